@@ -1,0 +1,39 @@
+# activity: `make run` starts the service with everything it needs;
+# `make test` runs the tests against real PostgreSQL and Redis.
+
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/activity?sslmode=disable
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+export ACTIVITY_ADMIN_KEY ?= dev-admin-key-change-me
+TEST_DATABASE_URL ?= $(shell echo '$(DATABASE_URL)' | sed -E 's#/[^/?]+([?]|$$)#/postgres\1#')
+TEST_REDIS_URL ?= $(REDIS_URL)
+
+.PHONY: run test services build generate check-generated vet fuzz bench
+
+run: services build
+	./bin/activity serve
+
+services:
+	@./scripts/services.sh
+
+build:
+	go build -o bin/activity ./cmd/activity
+
+test: services check-generated
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_REDIS_URL='$(TEST_REDIS_URL)' go test -count=1 -timeout 12m ./...
+	cd sdk && go test -count=1 -race ./...
+
+generate:
+	go tool sqlc generate
+
+# Fails when the committed sqlc output is not what the queries generate.
+check-generated:
+	go tool sqlc diff
+
+vet:
+	go vet ./...
+	gofmt -l . | (! grep .)
+
+fuzz:
+	go test ./domain -run XXX -fuzz FuzzDecodeRequest -fuzztime 30s
+	go test ./domain -run XXX -fuzz FuzzDecodeEvent -fuzztime 30s
+	go test ./domain -run XXX -fuzz FuzzSanitizeValue -fuzztime 30s

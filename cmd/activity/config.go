@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything main reads from the environment.
+type config struct {
+	DatabaseURL    string
+	RedisURL       string
+	HTTPAddr       string
+	MetricsAddr    string
+	AdminKey       string
+	TrustedProxies []netip.Prefix
+	RateLimit      int
+	MaxBacklog     int64
+	AcceptWindow   time.Duration
+}
+
+func configFromEnv() config {
+	c := config{
+		DatabaseURL: env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/activity?sslmode=disable"),
+		RedisURL:    env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		HTTPAddr:    env("ACTIVITY_HTTP_ADDR", ":8080"),
+		MetricsAddr: env("ACTIVITY_METRICS_ADDR", ":9090"),
+		AdminKey:    os.Getenv("ACTIVITY_ADMIN_KEY"),
+	}
+	c.RateLimit, _ = strconv.Atoi(os.Getenv("ACTIVITY_RATE_LIMIT"))
+	c.MaxBacklog, _ = strconv.ParseInt(os.Getenv("ACTIVITY_MAX_BACKLOG"), 10, 64)
+	if d, err := time.ParseDuration(os.Getenv("ACTIVITY_ACCEPT_WINDOW")); err == nil {
+		c.AcceptWindow = d
+	}
+	for _, s := range strings.Split(os.Getenv("ACTIVITY_TRUSTED_PROXIES"), ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			c.TrustedProxies = append(c.TrustedProxies, netip.PrefixFrom(a, a.BitLen()))
+		} else {
+			fmt.Fprintf(os.Stderr, "activity: ignoring ACTIVITY_TRUSTED_PROXIES entry %q\n", s)
+		}
+	}
+	return c
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,4 @@
+package main
+
+// wireReadAPI mounts the analytics API (read/).
+func wireReadAPI(a *app) {}

