@@ -145,6 +145,12 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (Key, error) {
 	case errors.Is(err, pgx.ErrNoRows):
 		err = ErrUnknownKey
 	case err != nil:
+		// PostgreSQL does not answer. A key seen before keeps working: it
+		// cannot have been revoked meanwhile, since revoking needs the
+		// database too. So ingest stays up through a database outage.
+		if ok {
+			return c.key, c.err
+		}
 		return Key{}, fmt.Errorf("look up key: %w: %w", problem.ErrUnavailable, err)
 	case subtle.ConstantTimeCompare(row.KeyHash, h[:]) != 1 || row.RevokedAt.Valid:
 		err = ErrUnknownKey

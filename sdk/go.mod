@@ -1,0 +1,3 @@
+module github.com/activity-dev/activity/sdk
+
+go 1.26
