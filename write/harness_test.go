@@ -23,7 +23,7 @@ import (
 // harness is one test's private write side: its own database, stream and
 // consumer group, an ingest handler and keys.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	pool   *pgxpool.Pool
 	rdb    *redis.Client
 	stream string
@@ -35,7 +35,9 @@ type harness struct {
 	admin  string // an admin key
 }
 
-func newHarness(t *testing.T, cfg IngestConfig) *harness {
+func newHarness(t *testing.T, cfg IngestConfig) *harness { return newHarnessTB(t, cfg) }
+
+func newHarnessTB(t testing.TB, cfg IngestConfig) *harness {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	rdb := redistest.Client(t)
