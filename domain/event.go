@@ -23,6 +23,9 @@ type Event struct {
 	UserAgent   string          `json:"user_agent,omitempty"`
 	// Segment only: original non-UUID ids, kept on the user row.
 	ExternalUserID string `json:"external_user_id,omitempty"`
+	// Segment identify only: traits.email, set on the user row by the writer; never stored in
+	// metadata.
+	Email string `json:"email,omitempty"`
 }
 
 // Limits bounds what one request and one event may hold. A field that is zero or negative

@@ -30,3 +30,15 @@ SELECT count(*) FROM activities;
 
 -- name: ActivityCountByEvent :one
 SELECT count(*) FROM activities WHERE event_id = @event_id;
+
+-- name: ActivityCopy :copyfrom
+-- The writer's fast path: COPY straight into the log. It fails on any
+-- duplicate (event_id, created_at); the writer then falls back to
+-- ActivityInsertBatch, which skips duplicates.
+INSERT INTO activities (
+    event_id, event_type, user_id, community_id, entity_type, entity_id,
+    metadata, ip_address, user_agent, created_at, received_at
+) VALUES (
+    @event_id, @event_type, @user_id, @community_id, @entity_type, @entity_id,
+    @metadata, @ip_address, @user_agent, @created_at, @received_at
+);

@@ -1,13 +1,16 @@
 package write
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -391,12 +394,17 @@ func (w *Writer) insert(ctx context.Context, events []queued) error {
 				return fmt.Errorf("ensure users: %w", err)
 			}
 		}
+		for _, e := range userEmails(events) {
+			if err := q.UserSetEmail(ctx, e); err != nil {
+				return fmt.Errorf("set user e-mail: %w", err)
+			}
+		}
 		if len(communities) > 0 {
 			if err := q.CommunityEnsureBatch(ctx, communities); err != nil {
 				return fmt.Errorf("ensure communities: %w", err)
 			}
 		}
-		n, err := q.ActivityInsertBatch(ctx, p)
+		n, err := appendActivities(ctx, tx, p)
 		if err != nil {
 			return fmt.Errorf("insert activities: %w", err)
 		}
@@ -410,6 +418,54 @@ func (w *Writer) insert(ctx context.Context, events []queued) error {
 	w.metrics.CommitSeconds.Observe(time.Since(start).Seconds())
 	w.metrics.EventsStored.Add(float64(stored))
 	return nil
+}
+
+// appendActivities appends a batch to the log. The fast path COPYs the rows
+// straight in, under a savepoint; a duplicate (a redelivery or a client
+// retry) makes it fail, and the batch then goes through INSERT … ON CONFLICT
+// DO NOTHING, which skips the rows already stored.
+func appendActivities(ctx context.Context, tx pgx.Tx, p db.ActivityInsertBatchParams) (int64, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n, err := db.New(sp).ActivityCopy(ctx, copyRows(p))
+	if err == nil {
+		return n, sp.Commit(ctx)
+	}
+	if rbErr := sp.Rollback(ctx); rbErr != nil {
+		return 0, rbErr
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+		return 0, err
+	}
+	return db.New(tx).ActivityInsertBatch(ctx, p)
+}
+
+// copyRows turns batch columns into COPY rows (empty strings are NULL).
+func copyRows(p db.ActivityInsertBatchParams) []db.ActivityCopyParams {
+	rows := make([]db.ActivityCopyParams, len(p.EventIds))
+	for i := range rows {
+		r := db.ActivityCopyParams{
+			EventID: p.EventIds[i], EventType: p.EventTypes[i],
+			EntityType: textOrNull(p.EntityTypes[i]), EntityID: textOrNull(p.EntityIds[i]),
+			Metadata: []byte(p.Metadata[i]), UserAgent: textOrNull(p.UserAgents[i]),
+			CreatedAt: p.CreatedAts[i], ReceivedAt: p.ReceivedAts[i],
+		}
+		// The ids were parsed when the params were built.
+		if p.UserIds[i] != "" {
+			r.UserID = uuid.NullUUID{UUID: uuid.MustParse(p.UserIds[i]), Valid: true}
+		}
+		if p.CommunityIds[i] != "" {
+			r.CommunityID = uuid.NullUUID{UUID: uuid.MustParse(p.CommunityIds[i]), Valid: true}
+		}
+		if a, err := netip.ParseAddr(p.IpAddresses[i]); err == nil {
+			r.IpAddress = &a
+		}
+		rows[i] = r
+	}
+	return rows
 }
 
 // insertParams builds the columns of a batch, and the distinct users and
@@ -463,6 +519,27 @@ func insertParams(events []queued) (db.ActivityInsertBatchParams, db.UserEnsureB
 		}
 	}
 	return p, users, communities, nil
+}
+
+// userEmails returns the e-mail addresses of a batch's identified users
+// (Segment identify), the last one per user, in user id order so concurrent
+// writers update rows in one order.
+func userEmails(events []queued) []db.UserSetEmailParams {
+	last := make(map[uuid.UUID]string)
+	for _, q := range events {
+		if q.event.Email == "" || q.event.UserID == "" {
+			continue
+		}
+		if id, err := uuid.Parse(q.event.UserID); err == nil {
+			last[id] = q.event.Email
+		}
+	}
+	out := make([]db.UserSetEmailParams, 0, len(last))
+	for id, email := range last {
+		out = append(out, db.UserSetEmailParams{ID: id, Email: email})
+	}
+	slices.SortFunc(out, func(a, b db.UserSetEmailParams) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+	return out
 }
 
 // deadLetter records a failed event, retrying while PostgreSQL is down; false

@@ -7,8 +7,26 @@ package db
 
 import (
 	"context"
+	"net/netip"
 	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type ActivityCopyParams struct {
+	EventID     string
+	EventType   string
+	UserID      uuid.NullUUID
+	CommunityID uuid.NullUUID
+	EntityType  pgtype.Text
+	EntityID    pgtype.Text
+	Metadata    []byte
+	IpAddress   *netip.Addr
+	UserAgent   pgtype.Text
+	CreatedAt   time.Time
+	ReceivedAt  time.Time
+}
 
 const activityCount = `-- name: ActivityCount :one
 SELECT count(*) FROM activities
