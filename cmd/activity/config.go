@@ -20,6 +20,9 @@ type config struct {
 	RateLimit      int
 	MaxBacklog     int64
 	AcceptWindow   time.Duration
+	// WriterClaimIdle is how long a stream entry stays pending with a
+	// stopped writer before another claims it (ACTIVITY_WRITER_CLAIM_IDLE).
+	WriterClaimIdle time.Duration
 }
 
 func configFromEnv() config {
@@ -34,6 +37,9 @@ func configFromEnv() config {
 	c.MaxBacklog, _ = strconv.ParseInt(os.Getenv("ACTIVITY_MAX_BACKLOG"), 10, 64)
 	if d, err := time.ParseDuration(os.Getenv("ACTIVITY_ACCEPT_WINDOW")); err == nil {
 		c.AcceptWindow = d
+	}
+	if d, err := time.ParseDuration(os.Getenv("ACTIVITY_WRITER_CLAIM_IDLE")); err == nil {
+		c.WriterClaimIdle = d
 	}
 	for _, s := range strings.Split(os.Getenv("ACTIVITY_TRUSTED_PROXIES"), ",") {
 		if s = strings.TrimSpace(s); s == "" {

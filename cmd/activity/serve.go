@@ -216,7 +216,7 @@ func (a *app) wireWriter() error {
 	if err != nil {
 		return err
 	}
-	w, err := write.NewWriter(write.WriterConfig{}, a.pool, a.rdb, pub, a.parts, a.log, a.writeMetrics())
+	w, err := write.NewWriter(write.WriterConfig{ClaimIdle: a.cfg.WriterClaimIdle, ClaimEvery: min(a.cfg.WriterClaimIdle, 5*time.Second)}, a.pool, a.rdb, pub, a.parts, a.log, a.writeMetrics())
 	if err != nil {
 		return err
 	}
