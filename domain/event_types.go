@@ -25,6 +25,16 @@ func IsBuiltinEventType(t string) bool {
 	return slices.Contains(BuiltinEventTypes, t)
 }
 
+// builtinEventType returns the built-in event type spelled s, without allocating.
+func builtinEventType(s []byte) (string, bool) {
+	for _, t := range BuiltinEventTypes {
+		if string(s) == t {
+			return t, true
+		}
+	}
+	return "", false
+}
+
 // ValidEventType reports whether t is a built-in event type or a custom one: at most 64
 // characters matching ^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$.
 func ValidEventType(t string) bool {

@@ -3,9 +3,9 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Redacted replaces every value the sanitizer hides.
@@ -24,7 +24,34 @@ var secretWords = []string{
 }
 
 // IsSecretKey reports whether values under the metadata key k are hidden.
-func IsSecretKey(k string) bool {
+func IsSecretKey(k string) bool { return isSecretKey(k) }
+
+// isSecretKey is IsSecretKey for keys held as a string or as bytes. ASCII keys (nearly all)
+// are normalized into a stack buffer; others take the general path with strings.ToLower, whose
+// Unicode mapping can turn a non-ASCII letter into an ASCII one (KELVIN SIGN → "k").
+func isSecretKey[T ~string | ~[]byte](k T) bool {
+	var buf [128]byte
+	n := 0
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			return isSecretKeySlow(string(k))
+		case c == '_' || c == '-':
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if n == len(buf) {
+			return isSecretKeySlow(string(k))
+		}
+		buf[n] = c
+		n++
+	}
+	return containsSecretWord(buf[:n])
+}
+
+func isSecretKeySlow(k string) bool {
 	norm := strings.ToLower(k)
 	if strings.ContainsAny(norm, "_-") {
 		norm = strings.Map(func(r rune) rune {
@@ -34,13 +61,57 @@ func IsSecretKey(k string) bool {
 			return r
 		}, norm)
 	}
-	for _, w := range secretWords {
-		if strings.Contains(norm, w) {
-			return true
+	return containsSecretWord(norm)
+}
+
+// containsSecretWord reports whether the normalized key s contains one of secretWords. It looks
+// at each position once and compares only the words that start with the letter found there.
+func containsSecretWord[T ~string | ~[]byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		var words []string
+		switch s[i] {
+		case 'p':
+			words = secretWordsP
+		case 's':
+			words = secretWordsS
+		case 't':
+			words = secretWordsT
+		case 'a':
+			words = secretWordsA
+		case 'c':
+			words = secretWordsC
+		default:
+			continue
+		}
+		for _, w := range words {
+			if len(s)-i >= len(w) && string(s[i:i+len(w)]) == w {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// secretWords grouped by first letter, for containsSecretWord.
+var secretWordsP, secretWordsS, secretWordsT, secretWordsA, secretWordsC = func() (p, s, t, a, c []string) {
+	for _, w := range secretWords {
+		switch w[0] {
+		case 'p':
+			p = append(p, w)
+		case 's':
+			s = append(s, w)
+		case 't':
+			t = append(t, w)
+		case 'a':
+			a = append(a, w)
+		case 'c':
+			c = append(c, w)
+		default:
+			panic("domain: secret word " + w + " starts with an unexpected letter")
+		}
+	}
+	return
+}()
 
 // SanitizeValue sanitizes a decoded JSON value (map[string]any, []any, string, json.Number,
 // float64, bool, nil) and returns the new value; the argument is not modified. Recursively
@@ -140,37 +211,198 @@ func cutRunes(s string, n int) string {
 	return s
 }
 
-var (
-	emailRe = regexp.MustCompile("^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\\.[A-Za-z]{2,}$")
-	// A JWT: three base64url segments; the header is a JSON object, so it starts with "eyJ".
-	// The signature may be empty (unsecured JWT).
-	jwtRe    = regexp.MustCompile(`^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$`)
-	bearerRe = regexp.MustCompile(`(?i)^bearer +[A-Za-z0-9\-._~+/]+=*$`)
-)
-
 // isSensitiveValue reports whether s (ignoring surrounding white space) is an e-mail address, a
 // Luhn-valid card number, a JWT or a bearer token.
-func isSensitiveValue(s string) bool {
-	t := strings.TrimSpace(s)
+func isSensitiveValue(s string) bool { return isSensitiveTrimmed(strings.TrimSpace(s)) }
+
+// isSensitiveBytes is isSensitiveValue for bytes.
+func isSensitiveBytes(b []byte) bool { return isSensitiveTrimmed(bytes.TrimSpace(b)) }
+
+// isSensitiveTrimmed is isSensitiveValue after white space is trimmed. Each kind is recognised
+// by a hand-written matcher equivalent to a regular expression (see sanitize_regexp_test.go):
+//
+//	e-mail  ^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$
+//	JWT     ^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$  (three base64url segments; the
+//	        header is a JSON object, so it starts with "eyJ"; the signature may be empty)
+//	bearer  (?i)^bearer +[A-Za-z0-9\-._~+/]+=*$
+func isSensitiveTrimmed[T ~string | ~[]byte](t T) bool {
 	if len(t) < 6 { // the shortest match is "a@b.cd"
 		return false
 	}
 	switch {
 	case isCardNumber(t):
 		return true
-	case strings.HasPrefix(t, "eyJ"):
-		return jwtRe.MatchString(t)
-	case len(t) > 7 && strings.EqualFold(t[:6], "bearer"):
-		return bearerRe.MatchString(t)
-	case strings.IndexByte(t, '@') > 0:
-		return emailRe.MatchString(t)
+	case t[0] == 'e' && t[1] == 'y' && t[2] == 'J':
+		return isJWT(t)
+	case len(t) > 7 && equalFoldBearer(t):
+		return isBearer(t)
+	case indexByte(t, '@') > 0:
+		return isEmail(t)
 	}
 	return false
 }
 
+func indexByte[T ~string | ~[]byte](s T, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// charClass bits: which matcher accepts a byte.
+const (
+	classAlnum   = 1 << iota // [A-Za-z0-9]
+	classAlpha               // [A-Za-z]
+	classB64URL              // [A-Za-z0-9_-]
+	classBearer              // [A-Za-z0-9\-._~+/]
+	classEmailLP             // [A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]
+)
+
+var charClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		alpha := 'A' <= b && b <= 'Z' || 'a' <= b && b <= 'z'
+		alnum := alpha || '0' <= b && b <= '9'
+		if alnum {
+			t[c] |= classAlnum | classB64URL | classBearer | classEmailLP
+		}
+		if alpha {
+			t[c] |= classAlpha
+		}
+		if strings.IndexByte("_-", b) >= 0 {
+			t[c] |= classB64URL
+		}
+		if strings.IndexByte("-._~+/", b) >= 0 {
+			t[c] |= classBearer
+		}
+		if strings.IndexByte(".!#$%&'*+/=?^_`{|}~-", b) >= 0 {
+			t[c] |= classEmailLP
+		}
+	}
+	return
+}()
+
+// isJWT: t starts with "eyJ"; exactly three dot-separated base64url segments, the middle one
+// not empty.
+func isJWT[T ~string | ~[]byte](t T) bool {
+	dots, seg := 0, 0 // seg: length of the current segment
+	for i := 3; i < len(t); i++ {
+		c := t[i]
+		if c == '.' {
+			if dots == 1 && seg == 0 {
+				return false
+			}
+			dots++
+			seg = 0
+			continue
+		}
+		if charClass[c]&classB64URL == 0 {
+			return false
+		}
+		seg++
+	}
+	return dots == 2
+}
+
+// equalFoldBearer reports whether t starts with "bearer" in any case. (No non-ASCII letter
+// folds to one of b, e, a, r, so ASCII case folding is strings.EqualFold here.)
+func equalFoldBearer[T ~string | ~[]byte](t T) bool {
+	const w = "bearer"
+	for i := 0; i < len(w); i++ {
+		if t[i]|0x20 != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isBearer: t starts with "bearer" (any case); then one or more spaces, a token of one or more
+// characters of classBearer and any number of "=". The expression is case-insensitive, so its
+// [A-Za-z] also matches U+017F (ſ, which folds to s) and U+212A (KELVIN SIGN, which folds to k).
+func isBearer[T ~string | ~[]byte](t T) bool {
+	i := 6
+	if i >= len(t) || t[i] != ' ' {
+		return false
+	}
+	for i < len(t) && t[i] == ' ' {
+		i++
+	}
+	start := i
+	for i < len(t) {
+		c := t[i]
+		switch {
+		case charClass[c]&classBearer != 0:
+			i++
+		case c == 0xC5 && i+1 < len(t) && t[i+1] == 0xBF: // U+017F
+			i += 2
+		case c == 0xE2 && i+2 < len(t) && t[i+1] == 0x84 && t[i+2] == 0xAA: // U+212A
+			i += 3
+		default:
+			goto token
+		}
+	}
+token:
+	if i == start {
+		return false
+	}
+	for i < len(t) && t[i] == '=' {
+		i++
+	}
+	return i == len(t)
+}
+
+// isEmail: a local part of classEmailLP characters, "@", then two or more dot-separated labels;
+// each label starts and ends with a letter or digit and holds only letters, digits and "-"; the
+// last label is two or more letters.
+func isEmail[T ~string | ~[]byte](t T) bool {
+	at := indexByte(t, '@')
+	if at <= 0 {
+		return false
+	}
+	for i := 0; i < at; i++ {
+		if charClass[t[i]]&classEmailLP == 0 {
+			return false
+		}
+	}
+	labels := 0
+	start := at + 1
+	for i := start; ; i++ {
+		if i < len(t) && t[i] != '.' {
+			continue
+		}
+		label := t[start:i]
+		if len(label) == 0 {
+			return false
+		}
+		labels++
+		if i == len(t) { // the last label
+			if len(label) < 2 {
+				return false
+			}
+			for j := 0; j < len(label); j++ {
+				if charClass[label[j]]&classAlpha == 0 {
+					return false
+				}
+			}
+			return labels >= 2
+		}
+		if charClass[label[0]]&classAlnum == 0 || charClass[label[len(label)-1]]&classAlnum == 0 {
+			return false
+		}
+		for j := 1; j < len(label)-1; j++ {
+			if charClass[label[j]]&classAlnum == 0 && label[j] != '-' {
+				return false
+			}
+		}
+		start = i + 1
+	}
+}
+
 // isCardNumber reports whether s is 13–19 digits, optionally grouped by single spaces or
 // dashes, that pass the Luhn check.
-func isCardNumber(s string) bool {
+func isCardNumber[T ~string | ~[]byte](s T) bool {
 	if len(s) < 13 || len(s) > 19+18 {
 		return false
 	}
@@ -211,18 +443,6 @@ func isCardNumber(s string) bool {
 		sum += d
 	}
 	return sum%10 == 0
-}
-
-// sanitizeMetadata decodes a raw JSON object, sanitizes it and encodes it again without HTML
-// escaping and without a trailing newline.
-func sanitizeMetadata(raw []byte) (json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return encodeJSON(SanitizeValue(v))
 }
 
 func encodeJSON(v any) (json.RawMessage, error) {

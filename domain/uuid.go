@@ -52,16 +52,24 @@ func UUIDv5(namespace [16]byte, name string) string {
 // ParseUUID accepts only the 36-character hyphenated form (any case, any version) and returns
 // it in canonical lower case.
 func ParseUUID(s string) (string, bool) {
-	if len(s) != 36 {
+	var b [36]byte
+	if !parseUUID(&b, s) {
 		return "", false
 	}
-	var b [36]byte
+	return string(b[:]), true
+}
+
+// parseUUID is ParseUUID writing the canonical form to b.
+func parseUUID[T ~string | ~[]byte](b *[36]byte, s T) bool {
+	if len(s) != 36 {
+		return false
+	}
 	for i := 0; i < 36; i++ {
 		c := s[i]
 		switch i {
 		case 8, 13, 18, 23:
 			if c != '-' {
-				return "", false
+				return false
 			}
 		default:
 			switch {
@@ -69,12 +77,12 @@ func ParseUUID(s string) (string, bool) {
 			case c >= 'A' && c <= 'F':
 				c += 'a' - 'A'
 			default:
-				return "", false
+				return false
 			}
 		}
 		b[i] = c
 	}
-	return string(b[:]), true
+	return true
 }
 
 func formatUUID(u [16]byte) string {

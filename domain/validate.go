@@ -87,10 +87,10 @@ func validate(e Event, lim Limits, now time.Time, checkMetadata bool) []FieldErr
 				add(field, fmt.Sprintf("is required for event type %q", e.EventType))
 			}
 		default:
-			canon, ok := ParseUUID(id)
-			if !ok {
+			var canon [36]byte
+			if !parseUUID(&canon, id) {
 				add(field, msgUUID)
-			} else if canon != id {
+			} else if string(canon[:]) != id {
 				add(field, msgCanonUUID)
 			}
 		}
@@ -156,9 +156,13 @@ func checkMetadataSize(n int, lim Limits) string {
 
 func checkMetadataDepth(raw []byte, lim Limits) string {
 	if d := jsonDepth(raw); d > lim.MaxMetadataDepth {
-		return fmt.Sprintf("must be nested at most %d levels deep, counting the metadata object itself as level 1 (it is %d levels deep)", lim.MaxMetadataDepth, d)
+		return metadataDepthMessage(d, lim)
 	}
 	return ""
+}
+
+func metadataDepthMessage(depth int, lim Limits) string {
+	return fmt.Sprintf("must be nested at most %d levels deep, counting the metadata object itself as level 1 (it is %d levels deep)", lim.MaxMetadataDepth, depth)
 }
 
 // checkWindow returns what is wrong with the time t received at now, or "".
