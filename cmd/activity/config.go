@@ -23,6 +23,9 @@ type config struct {
 	// WriterClaimIdle is how long a stream entry stays pending with a
 	// stopped writer before another claims it (ACTIVITY_WRITER_CLAIM_IDLE).
 	WriterClaimIdle time.Duration
+	// ProjectorTick is how often projectors look for new activities even
+	// without a notification (ACTIVITY_PROJECTOR_TICK, default 1s).
+	ProjectorTick time.Duration
 }
 
 func configFromEnv() config {
@@ -40,6 +43,10 @@ func configFromEnv() config {
 	}
 	if d, err := time.ParseDuration(os.Getenv("ACTIVITY_WRITER_CLAIM_IDLE")); err == nil {
 		c.WriterClaimIdle = d
+	}
+	c.ProjectorTick = time.Second
+	if d, err := time.ParseDuration(os.Getenv("ACTIVITY_PROJECTOR_TICK")); err == nil && d > 0 {
+		c.ProjectorTick = d
 	}
 	for _, s := range strings.Split(os.Getenv("ACTIVITY_TRUSTED_PROXIES"), ",") {
 		if s = strings.TrimSpace(s); s == "" {

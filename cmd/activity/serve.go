@@ -27,6 +27,7 @@ import (
 	"github.com/activity-dev/activity/internal/openapi"
 	"github.com/activity-dev/activity/internal/partitions"
 	"github.com/activity-dev/activity/internal/problem"
+	"github.com/activity-dev/activity/projections"
 	"github.com/activity-dev/activity/write"
 )
 
@@ -44,7 +45,8 @@ type app struct {
 	limits  domain.Limits
 	runners []runner
 
-	wmetrics *write.Metrics
+	wmetrics    *write.Metrics
+	projections *projections.Runner
 }
 
 type runner struct {

@@ -1,0 +1,25 @@
+package projections
+
+import (
+	"context"
+
+	"github.com/activity-dev/activity/internal/db"
+)
+
+// communityStats keeps each community's name (from its latest
+// community.created), first activity and event count.
+var communityStats = Projection{
+	Name:    "community_stats",
+	lockKey: lockBase + 4,
+	apply: func(ctx context.Context, q *db.Queries, version int32, from, to Position) (int64, error) {
+		return q.CommunityStatsApply(ctx, db.CommunityStatsApplyParams{
+			Version: version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
+		})
+	},
+	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {
+		return q.CommunityStatsDeleteVersion(ctx, version)
+	},
+	deleteOtherVersions: func(ctx context.Context, q *db.Queries, keep int32) error {
+		return q.CommunityStatsDeleteOtherVersions(ctx, keep)
+	},
+}

@@ -1,0 +1,103 @@
+// Package projections keeps the rollup tables current from the activities
+// log, exactly once, and rebuilds them from the log on demand.
+//
+// Every projection applies the log in (tx_id, id) order, in batches cut below
+// the snapshot xmin, so a row committed after a row with a higher id is never
+// skipped; the checkpoint moves by compare-and-set in the transaction that
+// applies the batch. See docs/PROJECTIONS.md.
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/activity-dev/activity/internal/db"
+)
+
+// Position is a place in the log, in (tx_id, id) order. A checkpoint is the
+// last position applied.
+type Position struct {
+	Tx int64
+	ID int64
+}
+
+// Less reports whether p is before q in log order.
+func (p Position) Less(q Position) bool {
+	return p.Tx < q.Tx || (p.Tx == q.Tx && p.ID < q.ID)
+}
+
+// String renders p as "tx:id", the form status reports show.
+func (p Position) String() string {
+	return strconv.FormatInt(p.Tx, 10) + ":" + strconv.FormatInt(p.ID, 10)
+}
+
+// ParsePosition reads the "tx:id" form of String.
+func ParsePosition(s string) (Position, error) {
+	tx, id, ok := strings.Cut(s, ":")
+	if !ok {
+		return Position{}, fmt.Errorf("checkpoint %q is not tx:id", s)
+	}
+	var p Position
+	var err1, err2 error
+	p.Tx, err1 = strconv.ParseInt(tx, 10, 64)
+	p.ID, err2 = strconv.ParseInt(id, 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return Position{}, fmt.Errorf("checkpoint %q: %w", s, err)
+	}
+	return p, nil
+}
+
+// endOfTx is the last position of every transaction before tx: applying up
+// to it takes every row with tx_id < tx and none after.
+func endOfTx(tx int64) Position { return Position{Tx: tx - 1, ID: math.MaxInt64} }
+
+// Projection is one rollup: the statement that applies a range of the log
+// to a version of it, and how to drop a version.
+type Projection struct {
+	// Name is the row in the projections table.
+	Name string
+	// lockKey is the first key of the advisory lock that admits one applier
+	// per (projection, version); the second is the version.
+	lockKey int32
+	// apply adds the activities in (from, to] to version's rows.
+	apply func(ctx context.Context, q *db.Queries, version int32, from, to Position) (int64, error)
+	// deleteVersion drops version's rows.
+	deleteVersion func(ctx context.Context, q *db.Queries, version int32) error
+	// deleteOtherVersions drops every version's rows but keep's.
+	deleteOtherVersions func(ctx context.Context, q *db.Queries, keep int32) error
+}
+
+// lockBase makes the advisory lock keys unlikely to meet another
+// application's: "act" in ASCII, then the projection's number.
+const lockBase = 0x61637400
+
+// All is every projection, in the order status lists them.
+func All() []Projection {
+	return []Projection{communityStats, eventCounts, userBuckets, userStats}
+}
+
+// Names lists the projections' names.
+func Names() []string {
+	var names []string
+	for _, p := range All() {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// ErrUnknownProjection is returned for a name that is no projection.
+var ErrUnknownProjection = errors.New("unknown projection")
+
+// Lookup returns the projection called name.
+func Lookup(name string) (Projection, error) {
+	for _, p := range All() {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	return Projection{}, fmt.Errorf("%w %q (known: %s)", ErrUnknownProjection, name, strings.Join(Names(), ", "))
+}

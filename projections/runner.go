@@ -1,0 +1,461 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/activity-dev/activity/internal/db"
+)
+
+// Config configures a Runner. Zero values mean the documented defaults.
+type Config struct {
+	// BatchSize caps the activities one live batch (one transaction)
+	// applies. Default 20000.
+	BatchSize int
+	// RebuildBatch caps the activities one transaction of a rebuild's fill
+	// applies: a rebuild is split into transactions of at most this many
+	// rows so none holds back the snapshot xmin for long. Default 500000.
+	RebuildBatch int
+	// Tick is how often every projector looks for new activities without
+	// being woken, so a lost notification only delays. Default 1s.
+	Tick time.Duration
+	// MinBackoff and MaxBackoff bound the exponential wait after a failed
+	// batch. Defaults 100ms and 30s.
+	MinBackoff, MaxBackoff time.Duration
+	// PendingPoll is how soon an idle projector looks again when committed
+	// activities wait behind an older transaction still running (batches
+	// stop below the oldest running transaction). Default 50ms, at most Tick.
+	PendingPoll time.Duration
+	// FailingAfter is how many consecutive failed batches turn a version's
+	// status to failing. Default 3.
+	FailingAfter int
+	// Now is the clock for lag and durations; projection logic takes time
+	// only from events. Default time.Now.
+	Now func() time.Time
+	// Projections names the projections this runner applies. Default all.
+	Projections []string
+
+	// NewSubscriber, when set, subscribes to the writer's notifications with
+	// one consumer group per projector ("projector.<name>"); without it the
+	// projectors run on Tick alone.
+	NewSubscriber func(consumerGroup string) (message.Subscriber, error)
+	// Topic is the writer's notification topic. Default "activity.recorded"
+	// (write.RecordedTopic).
+	Topic string
+	// PoisonPublisher and PoisonTopic receive notifications a handler could
+	// not take. Default topic: Topic + ".poison"; without a publisher there
+	// is no poison queue.
+	PoisonPublisher message.Publisher
+	PoisonTopic     string
+}
+
+func (c *Config) setDefaults() {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 20000
+	}
+	if c.RebuildBatch <= 0 {
+		c.RebuildBatch = 500000
+	}
+	if c.Tick <= 0 {
+		c.Tick = time.Second
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = 100 * time.Millisecond
+	}
+	if c.MaxBackoff < c.MinBackoff {
+		c.MaxBackoff = max(30*time.Second, c.MinBackoff)
+	}
+	if c.PendingPoll <= 0 {
+		c.PendingPoll = 50 * time.Millisecond
+	}
+	c.PendingPoll = min(c.PendingPoll, c.Tick)
+	if c.FailingAfter <= 0 {
+		c.FailingAfter = 3
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Topic == "" {
+		c.Topic = "activity.recorded"
+	}
+	if c.PoisonTopic == "" {
+		c.PoisonTopic = c.Topic + ".poison"
+	}
+}
+
+// Runner applies the projections, reports their status and rebuilds them.
+// Run drives the projector loops; Status and the rebuild methods work
+// without it.
+type Runner struct {
+	pool        *pgxpool.Pool
+	q           *db.Queries
+	cfg         Config
+	log         *slog.Logger
+	metrics     *Metrics
+	projections []Projection
+	wake        map[string]chan struct{}
+
+	bgMu  sync.Mutex
+	bgCtx context.Context // set while RunRebuilds runs
+	bgWG  sync.WaitGroup
+}
+
+// NewRunner validates cfg and returns a Runner. metrics may be nil
+// (unregistered collectors are used).
+func NewRunner(pool *pgxpool.Pool, cfg Config, log *slog.Logger, metrics *Metrics) (*Runner, error) {
+	cfg.setDefaults()
+	if pool == nil {
+		return nil, errors.New("projections: a pool is required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if metrics == nil {
+		metrics = NewMetrics(nil)
+	}
+	r := &Runner{pool: pool, q: db.New(pool), cfg: cfg, log: log, metrics: metrics, wake: map[string]chan struct{}{}}
+	if len(cfg.Projections) == 0 {
+		r.projections = All()
+	}
+	for _, name := range cfg.Projections {
+		p, err := Lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		r.projections = append(r.projections, p)
+	}
+	for _, p := range r.projections {
+		r.wake[p.Name] = make(chan struct{}, 1)
+	}
+	return r, nil
+}
+
+// Run applies the projections until ctx ends: one loop per projection, each
+// woken by the writer's notifications (when Config.NewSubscriber is set) and
+// by Tick. A failing projection backs off without holding up the others.
+func (r *Runner) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, p := range r.projections {
+		wg.Go(func() { r.loop(ctx, p) })
+	}
+	if r.cfg.NewSubscriber != nil {
+		wg.Go(func() { r.runNotifications(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// Wake makes the projector of name look for new activities now. It never
+// blocks: a wake-up already pending covers this one.
+func (r *Runner) Wake(name string) {
+	select {
+	case r.wake[name] <- struct{}{}:
+	default:
+	}
+}
+
+// CatchUp applies, to every version of every projection of r, what is
+// committed now, and switches rebuilt versions that have caught up. A
+// version another process is applying at the moment is left to it.
+func (r *Runner) CatchUp(ctx context.Context) error {
+	var errs []error
+	for _, p := range r.projections {
+		for {
+			full, err := r.round(ctx, p)
+			if err != nil {
+				errs = append(errs, err)
+				break
+			}
+			if !full {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Runner) loop(ctx context.Context, p Projection) {
+	tick := time.NewTicker(r.cfg.Tick)
+	defer tick.Stop()
+	var backoff time.Duration
+	for ctx.Err() == nil {
+		full, err := r.round(ctx, p)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			backoff = min(max(2*backoff, r.cfg.MinBackoff), r.cfg.MaxBackoff)
+			r.log.Warn("projection batch failed; backing off", "projection", p.Name, "backoff", backoff, "err", err)
+			_ = r.observe(ctx, p)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+		if full {
+			continue
+		}
+		var pending <-chan time.Time
+		if behind := r.observe(ctx, p); behind > 0 {
+			pending = time.After(r.cfg.PendingPoll)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake[p.Name]:
+		case <-tick.C:
+		case <-pending:
+		}
+	}
+}
+
+// round applies one batch to every version of p (the current one, and the
+// next one during a rebuild), and switches a rebuilt version that has caught
+// up. full reports that some batch was full, so more is waiting.
+func (r *Runner) round(ctx context.Context, p Projection) (full bool, err error) {
+	cps, err := r.q.CheckpointListByName(ctx, p.Name)
+	if err != nil {
+		return false, fmt.Errorf("%s: list checkpoints: %w", p.Name, err)
+	}
+	proj, err := r.q.ProjectionGet(ctx, p.Name)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", p.Name, err)
+	}
+	var errs []error
+	for _, cp := range cps {
+		res, err := r.step(ctx, p, cp.Version, r.cfg.BatchSize, math.MaxInt64, false)
+		if err != nil {
+			r.recordFailure(ctx, p, cp.Version, err)
+			errs = append(errs, err)
+			continue
+		}
+		full = full || res.full
+		if res.locked && !res.full && proj.NextVersion.Valid && cp.Version == proj.NextVersion.Int32 {
+			if _, err := r.trySwitch(ctx, p); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return full, errors.Join(errs...)
+}
+
+type stepResult struct {
+	locked bool // false: another applier holds this version right now
+	gone   bool // the version has no checkpoint (any more)
+	rows   int  // activities applied
+	full   bool // the batch was cut at maxRows: more is waiting
+	to     Position
+}
+
+// step applies, in one transaction, the next batch of at most maxRows
+// activities after version's checkpoint to version, and moves the checkpoint
+// by compare-and-set. The batch holds only rows of transactions older than
+// every running one, and, when below is not math.MaxInt64, only rows with
+// tx_id < below; then an unfilled batch ends at endOfTx(below), so the rows
+// with tx_id >= below are left for later batches. wait chooses between
+// waiting for the version's advisory lock and giving up at once.
+func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows int, below int64, wait bool) (res stepResult, err error) {
+	start := r.cfg.Now()
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return res, fmt.Errorf("%s v%d: begin: %w", p.Name, version, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
+	q := r.q.WithTx(tx)
+	lock := db.ProjectionLockParams{Key: p.lockKey, Version: version}
+	if wait {
+		if err := q.ProjectionLock(ctx, lock); err != nil {
+			return res, fmt.Errorf("%s v%d: lock: %w", p.Name, version, err)
+		}
+	} else {
+		ok, err := q.ProjectionTryLock(ctx, db.ProjectionTryLockParams(lock))
+		if err != nil {
+			return res, fmt.Errorf("%s v%d: lock: %w", p.Name, version, err)
+		}
+		if !ok {
+			return res, nil
+		}
+	}
+	res.locked = true
+	cp, err := q.CheckpointGetForUpdate(ctx, db.CheckpointGetForUpdateParams{Name: p.Name, Version: version})
+	if errors.Is(err, pgx.ErrNoRows) {
+		res.gone = true
+		return res, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("%s v%d: read checkpoint: %w", p.Name, version, err)
+	}
+	from := Position{Tx: cp.TxID, ID: cp.ActivityID}
+	end, err := q.ActivityRangeEnd(ctx, db.ActivityRangeEndParams{AfterTx: from.Tx, AfterID: from.ID, BelowTx: below, MaxRows: int32(maxRows)})
+	bounded := below != math.MaxInt64
+	var to Position
+	switch {
+	case errors.Is(err, pgx.ErrNoRows) && (!bounded || !from.Less(endOfTx(below))):
+		// Nothing to apply: the version is caught up.
+		res.to = from
+		if cp.Failures > 0 || cp.Status == "failing" {
+			if err := q.CheckpointRecover(ctx, db.CheckpointRecoverParams{Name: p.Name, Version: version}); err != nil {
+				return res, fmt.Errorf("%s v%d: clear failure: %w", p.Name, version, err)
+			}
+			return res, tx.Commit(ctx)
+		}
+		return res, nil
+	case errors.Is(err, pgx.ErrNoRows):
+		to = endOfTx(below)
+	case err != nil:
+		return res, fmt.Errorf("%s v%d: find batch: %w", p.Name, version, err)
+	default:
+		to = Position{Tx: end.TxID, ID: end.ID}
+		res.rows = int(end.Rows)
+		res.full = res.rows >= maxRows
+		if bounded && !res.full {
+			to = endOfTx(below)
+		}
+	}
+	if _, err := p.apply(ctx, q, version, from, to); err != nil {
+		return res, fmt.Errorf("%s v%d: apply (%s, %s]: %w", p.Name, version, from, to, err)
+	}
+	n, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
+		Name: p.Name, Version: version, OldTx: from.Tx, OldID: from.ID, NewTx: to.Tx, NewID: to.ID,
+	})
+	if err != nil {
+		return res, fmt.Errorf("%s v%d: advance checkpoint: %w", p.Name, version, err)
+	}
+	if n != 1 {
+		// Cannot happen while the row is locked FOR UPDATE; rolled back if it does.
+		return res, fmt.Errorf("%s v%d: checkpoint moved from %s under this batch", p.Name, version, from)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return res, fmt.Errorf("%s v%d: commit: %w", p.Name, version, err)
+	}
+	res.to = to
+	r.metrics.Batches.WithLabelValues(p.Name).Inc()
+	r.metrics.Rows.WithLabelValues(p.Name).Add(float64(res.rows))
+	r.metrics.Duration.WithLabelValues(p.Name).Observe(r.cfg.Now().Sub(start).Seconds())
+	return res, nil
+}
+
+// trySwitch makes p's next version current when it has caught up with the
+// current one: in one transaction that locks both checkpoints, it applies to
+// the next version whatever the current one has applied beyond it (a batch
+// at most, as callers switch right after a batch that was not full), then
+// switches reads to it and forgets the old version, whose rows it deletes
+// after the commit.
+func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, err error) {
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
+	q := r.q.WithTx(tx)
+	proj, err := q.ProjectionGetForUpdate(ctx, p.Name)
+	if err != nil {
+		return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+	}
+	if !proj.NextVersion.Valid {
+		return false, nil
+	}
+	old, next := proj.CurrentVersion, proj.NextVersion.Int32
+	var curPos Position
+	cur, err := q.CheckpointGetForUpdate(ctx, db.CheckpointGetForUpdateParams{Name: p.Name, Version: old})
+	switch {
+	case err == nil:
+		curPos = Position{Tx: cur.TxID, ID: cur.ActivityID}
+	case !errors.Is(err, pgx.ErrNoRows):
+		return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+	}
+	ncp, err := q.CheckpointGetForUpdate(ctx, db.CheckpointGetForUpdateParams{Name: p.Name, Version: next})
+	if err != nil {
+		return false, fmt.Errorf("%s: switch: read v%d: %w", p.Name, next, err)
+	}
+	if ncp.Status == "failing" {
+		return false, nil
+	}
+	if nextPos := (Position{Tx: ncp.TxID, ID: ncp.ActivityID}); nextPos.Less(curPos) {
+		// Every row up to curPos is committed: the current version applied it.
+		if _, err := p.apply(ctx, q, next, nextPos, curPos); err != nil {
+			return false, fmt.Errorf("%s: switch: apply (%s, %s] to v%d: %w", p.Name, nextPos, curPos, next, err)
+		}
+		if _, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
+			Name: p.Name, Version: next, OldTx: nextPos.Tx, OldID: nextPos.ID, NewTx: curPos.Tx, NewID: curPos.ID,
+		}); err != nil {
+			return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+		}
+	}
+	if n, err := q.ProjectionSwitch(ctx, db.ProjectionSwitchParams{Name: p.Name, Version: next}); err != nil || n != 1 {
+		return false, fmt.Errorf("%s: switch to v%d (%d rows): %w", p.Name, next, n, err)
+	}
+	if err := q.CheckpointSetLive(ctx, db.CheckpointSetLiveParams{Name: p.Name, Version: next}); err != nil {
+		return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+	}
+	if err := q.CheckpointDeleteOthers(ctx, db.CheckpointDeleteOthersParams{Name: p.Name, Keep: next}); err != nil {
+		return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("%s: switch: commit: %w", p.Name, err)
+	}
+	r.log.Info("projection switched to its rebuilt version", "projection", p.Name, "version", next, "old_version", old)
+	if err := p.deleteVersion(ctx, r.q, old); err != nil {
+		// Harmless: reads never see it, and the next rebuild deletes it.
+		r.log.Warn("deleting the old version's rows failed", "projection", p.Name, "version", old, "err", err)
+	}
+	return true, nil
+}
+
+// recordFailure counts a failed batch and records it on the version's
+// checkpoint (status failing after FailingAfter in a row).
+func (r *Runner) recordFailure(ctx context.Context, p Projection, version int32, err error) {
+	if ctx.Err() != nil {
+		return // stopping is not failing
+	}
+	r.metrics.Failures.WithLabelValues(p.Name).Inc()
+	msg := err.Error()
+	if len(msg) > 2000 {
+		msg = msg[:2000]
+	}
+	if err := r.q.CheckpointMarkFailure(ctx, db.CheckpointMarkFailureParams{
+		Name: p.Name, Version: version, LastError: msg, FailingAfter: int32(r.cfg.FailingAfter),
+	}); err != nil {
+		r.log.Warn("recording a projection failure failed", "projection", p.Name, "err", err)
+	}
+}
+
+// observe updates p's lag gauges and returns how many committed activities
+// some version of p has not applied.
+func (r *Runner) observe(ctx context.Context, p Projection) (behind int64) {
+	st, err := r.status(ctx, p.Name)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Debug("measuring projection lag failed", "projection", p.Name, "err", err)
+		}
+		return 0
+	}
+	r.metrics.Lag.WithLabelValues(p.Name).Set(st.LagSeconds)
+	r.metrics.RowsBehind.WithLabelValues(p.Name).Set(float64(st.RowsBehind))
+	behind = st.RowsBehind
+	if st.Next != nil {
+		behind += st.Next.RowsBehind
+	}
+	return behind
+}
+
+func (r *Runner) projection(name string) (Projection, error) {
+	i := slices.IndexFunc(r.projections, func(p Projection) bool { return p.Name == name })
+	if i < 0 {
+		return Lookup(name)
+	}
+	return r.projections[i], nil
+}

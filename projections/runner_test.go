@@ -1,0 +1,139 @@
+package projections_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/activity-dev/activity/internal/db"
+	"github.com/activity-dev/activity/internal/redistest"
+	"github.com/activity-dev/activity/projections"
+)
+
+// TestRunner_FailingProjectionIsReportedAndDoesNotBlockTheOthers: user_stats
+// cannot be written (a CHECK constraint rejects every row); it turns failing
+// with its error, counts failures, and the other projections keep up. Once
+// the cause is gone it recovers by itself.
+func TestRunner_FailingProjectionIsReportedAndDoesNotBlockTheOthers(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `ALTER TABLE user_stats ADD CONSTRAINT test_reject CHECK (events < 0) NOT VALID`); err != nil {
+		t.Fatal(err)
+	}
+	metrics := projections.NewMetrics(prometheus.NewRegistry())
+	r, err := projections.NewRunner(pool, projections.Config{
+		Tick: 5 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, FailingAfter: 2,
+	}, nil, metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := insertTx(ctx, pool, newGen(2).batch(40)); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = r.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "user_stats failing while the others catch up", 20*time.Second, func() (bool, error) {
+		st, err := r.Status(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, s := range st {
+			switch {
+			case s.Name == "user_stats" && (s.Status != projections.StatusFailing || !strings.Contains(s.LastError, "test_reject")):
+				return false, nil
+			case s.Name != "user_stats" && (s.Status != projections.StatusLive || s.RowsBehind != 0):
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if n := testutil.ToFloat64(metrics.Failures.WithLabelValues("user_stats")); n < 2 {
+		t.Errorf("failures metric %v, want at least 2", n)
+	}
+	if n := testutil.ToFloat64(metrics.Batches.WithLabelValues("event_counts")); n < 1 {
+		t.Errorf("event_counts batches %v, want at least 1", n)
+	}
+
+	if _, err := pool.Exec(ctx, `ALTER TABLE user_stats DROP CONSTRAINT test_reject`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "user_stats live again", 20*time.Second, func() (bool, error) {
+		st, err := r.StatusOf(ctx, "user_stats")
+		return err == nil && st.Status == projections.StatusLive && st.RowsBehind == 0 && st.LastError == "", err
+	})
+	cancel()
+	<-done
+	assertRollupsMatchLog(t, pool)
+}
+
+// TestRunner_WakesOnTheWritersNotification: with a tick of an hour, only a
+// notification on the topic makes the projector apply new activities.
+func TestRunner_WakesOnTheWritersNotification(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	rdb := redistest.Client(t)
+	topic := redistest.Prefix(t, rdb) + "activity.recorded"
+	ctx := context.Background()
+	wlog := watermill.NopLogger{}
+	pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: rdb}, wlog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := projections.NewRunner(pool, projections.Config{
+		Tick:  time.Hour,
+		Topic: topic,
+		NewSubscriber: func(group string) (message.Subscriber, error) {
+			return redisstream.NewSubscriber(redisstream.SubscriberConfig{
+				Client: rdb, ConsumerGroup: group, OldestId: "$",
+				BlockTime: 50 * time.Millisecond, DisableIndefiniteInitialBlock: true,
+			}, wlog)
+		},
+		PoisonPublisher: pub,
+	}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGen(3)
+	if err := insertTx(ctx, pool, g.batch(10)); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = r.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	// The first round at start applies what is there.
+	waitFor(t, "the first activities applied", 20*time.Second, func() (bool, error) { return caughtUp(ctx, r) })
+
+	if err := insertTx(ctx, pool, g.batch(10)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new activities applied after a notification", 20*time.Second, func() (bool, error) {
+		// Published until seen: the consumer groups start at the newest entry.
+		if err := pub.Publish(topic, message.NewMessage(watermill.NewUUID(), []byte(`{"events":10}`))); err != nil {
+			return false, err
+		}
+		return caughtUp(ctx, r)
+	})
+	n, err := db.New(pool).ActivityCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var applied int64
+	if err := pool.QueryRow(ctx, `SELECT sum(events) FROM event_counts WHERE version = 1`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied != n {
+		t.Fatalf("applied %d of %d activities", applied, n)
+	}
+}

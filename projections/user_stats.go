@@ -1,0 +1,25 @@
+package projections
+
+import (
+	"context"
+
+	"github.com/activity-dev/activity/internal/db"
+)
+
+// userStats keeps each user's first and last activity and event count, per
+// community.
+var userStats = Projection{
+	Name:    "user_stats",
+	lockKey: lockBase + 3,
+	apply: func(ctx context.Context, q *db.Queries, version int32, from, to Position) (int64, error) {
+		return q.UserStatsApply(ctx, db.UserStatsApplyParams{
+			Version: version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
+		})
+	},
+	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {
+		return q.UserStatsDeleteVersion(ctx, version)
+	},
+	deleteOtherVersions: func(ctx context.Context, q *db.Queries, keep int32) error {
+		return q.UserStatsDeleteOtherVersions(ctx, keep)
+	},
+}

@@ -1,0 +1,131 @@
+-- State of the projections: versions, checkpoints, locks and backlog. The
+-- rollup statements themselves are in projections.sql.
+
+-- name: ProjectionList :many
+SELECT name, current_version, next_version, updated_at FROM projections ORDER BY name;
+
+-- name: ProjectionGet :one
+SELECT name, current_version, next_version, updated_at FROM projections WHERE name = @name;
+
+-- name: ProjectionGetForUpdate :one
+SELECT name, current_version, next_version, updated_at FROM projections WHERE name = @name FOR UPDATE;
+
+-- name: ProjectionSetNext :exec
+UPDATE projections SET next_version = @next_version::int, updated_at = now() WHERE name = @name;
+
+-- name: ProjectionSwitch :execrows
+-- Makes the rebuilt version the one reads use.
+UPDATE projections SET current_version = @version::int, next_version = NULL, updated_at = now()
+WHERE name = @name AND next_version = @version::int;
+
+-- name: ProjectionTryLock :one
+-- One applier per (projection, version) at a time, across processes; held
+-- until the end of the transaction.
+SELECT pg_try_advisory_xact_lock(@key::int, @version::int) AS locked;
+
+-- name: ProjectionLock :exec
+SELECT pg_advisory_xact_lock(@key::int, @version::int);
+
+-- name: CheckpointList :many
+SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
+FROM projection_checkpoints ORDER BY name, version;
+
+-- name: CheckpointListByName :many
+SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
+FROM projection_checkpoints WHERE name = @name ORDER BY version;
+
+-- name: CheckpointGetForUpdate :one
+SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
+FROM projection_checkpoints WHERE name = @name AND version = @version FOR UPDATE;
+
+-- name: CheckpointAdvance :execrows
+-- Compare-and-set: moves the checkpoint only from where the caller read it,
+-- and clears a failure (back to live, or rebuilding for a version newer than
+-- the current one).
+UPDATE projection_checkpoints c SET
+    tx_id = @new_tx::bigint, activity_id = @new_id::bigint,
+    status = CASE WHEN c.status <> 'failing' THEN c.status
+                  WHEN c.version > (SELECT p.current_version FROM projections p WHERE p.name = c.name) THEN 'rebuilding'
+                  ELSE 'live' END,
+    last_error = NULL, failures = 0, updated_at = now()
+WHERE c.name = @name AND c.version = @version
+  AND c.tx_id = @old_tx::bigint AND c.activity_id = @old_id::bigint;
+
+-- name: CheckpointRecover :exec
+-- Clears a failure without moving the checkpoint (nothing was left to apply).
+UPDATE projection_checkpoints c SET
+    status = CASE WHEN c.status <> 'failing' THEN c.status
+                  WHEN c.version > (SELECT p.current_version FROM projections p WHERE p.name = c.name) THEN 'rebuilding'
+                  ELSE 'live' END,
+    last_error = NULL, failures = 0, updated_at = now()
+WHERE c.name = @name AND c.version = @version AND (c.failures > 0 OR c.status = 'failing');
+
+-- name: CheckpointMarkFailure :exec
+-- Records a failed batch; after failing_after consecutive ones the version
+-- shows as failing.
+UPDATE projection_checkpoints c SET
+    failures = c.failures + 1,
+    last_error = @last_error::text,
+    status = CASE WHEN c.failures + 1 >= @failing_after::int THEN 'failing' ELSE c.status END,
+    updated_at = now()
+WHERE c.name = @name AND c.version = @version;
+
+-- name: CheckpointCreate :exec
+-- The checkpoint of a version being rebuilt, at the start of the log.
+INSERT INTO projection_checkpoints (name, version, tx_id, activity_id, status)
+VALUES (@name, @version, 0, 0, 'rebuilding')
+ON CONFLICT (name, version) DO UPDATE SET
+    tx_id = 0, activity_id = 0, status = 'rebuilding', last_error = NULL, failures = 0, updated_at = now();
+
+-- name: CheckpointSetLive :exec
+UPDATE projection_checkpoints SET status = 'live', last_error = NULL, failures = 0, updated_at = now()
+WHERE name = @name AND version = @version;
+
+-- name: CheckpointDeleteOthers :exec
+-- Forgets every version of a projection but keep.
+DELETE FROM projection_checkpoints WHERE name = @name AND version <> @keep::int;
+
+-- name: ActivityRangeEnd :one
+-- Like ActivityBatchEnd, and also below below_tx (a rebuild's watermark;
+-- the maximum bigint for none), with the number of rows in the batch.
+SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows FROM (
+    SELECT a.tx_id, a.id FROM activities a
+    WHERE (a.tx_id, a.id) > (@after_tx::bigint, @after_id::bigint)
+      AND a.tx_id < LEAST(pg_snapshot_xmin(pg_current_snapshot())::text::bigint, @below_tx::bigint)
+    ORDER BY a.tx_id, a.id
+    LIMIT @max_rows::int
+) b
+ORDER BY b.tx_id DESC, b.id DESC
+LIMIT 1;
+
+-- name: ActivityBacklog :one
+-- What a checkpoint has not applied yet: rows, and the age at now (a
+-- clock passed in) of the oldest received of them (0 when there are none).
+SELECT count(*)::bigint AS rows_behind,
+       COALESCE(date_part('epoch', sqlc.arg(now)::timestamptz - min(a.received_at)), 0)::float8 AS lag_seconds
+FROM activities a
+WHERE (a.tx_id, a.id) > (@after_tx::bigint, @after_id::bigint);
+
+-- name: EventCountsDeleteVersion :exec
+DELETE FROM event_counts WHERE version = @version::int;
+
+-- name: EventCountsDeleteOtherVersions :exec
+DELETE FROM event_counts WHERE version <> @keep::int;
+
+-- name: UserBucketsDeleteVersion :exec
+DELETE FROM user_buckets WHERE version = @version::int;
+
+-- name: UserBucketsDeleteOtherVersions :exec
+DELETE FROM user_buckets WHERE version <> @keep::int;
+
+-- name: UserStatsDeleteVersion :exec
+DELETE FROM user_stats WHERE version = @version::int;
+
+-- name: UserStatsDeleteOtherVersions :exec
+DELETE FROM user_stats WHERE version <> @keep::int;
+
+-- name: CommunityStatsDeleteVersion :exec
+DELETE FROM community_stats WHERE version = @version::int;
+
+-- name: CommunityStatsDeleteOtherVersions :exec
+DELETE FROM community_stats WHERE version <> @keep::int;
