@@ -37,3 +37,23 @@ fuzz:
 	go test ./domain -run XXX -fuzz FuzzDecodeRequest -fuzztime 30s
 	go test ./domain -run XXX -fuzz FuzzDecodeEvent -fuzztime 30s
 	go test ./domain -run XXX -fuzz FuzzSanitizeValue -fuzztime 30s
+
+.PHONY: chaos loadgen
+
+# Benchmarks: ingest vs COPY, freshness at 5,000 events/s, query latency,
+# rebuild speed, peak memory; one table (see scripts/bench.sh for knobs).
+bench: services
+	./scripts/bench.sh
+
+# The chaos run: roles as separate processes on a private PostgreSQL and
+# Redis, SIGKILLs and outages under load; fails on any loss, duplicate or
+# rollup mismatch. `make chaos CHAOS_FLAGS=-short` is the one-minute form.
+chaos:
+	go run ./cmd/chaos $(CHAOS_FLAGS)
+
+# Load against the server of `make run` (admin key by default), e.g.
+# `make loadgen LOADGEN_FLAGS='-rate 5000 -duration 30s'`.
+LOADGEN_URL ?= http://127.0.0.1:8080
+loadgen:
+	go build -o bin/loadgen ./cmd/loadgen
+	./bin/loadgen -url '$(LOADGEN_URL)' -key '$(ACTIVITY_ADMIN_KEY)' $(LOADGEN_FLAGS)
