@@ -3,6 +3,7 @@ package write
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,11 +141,18 @@ func (h *IngestHandler) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *IngestHandler) rateLimit(r *http.Request, key auth.Key) *problem.Problem {
-	if h.limiter == nil || h.cfg.RateLimit < 0 {
+	return checkRate(r.Context(), h.limiter, h.cfg.RateLimit, h.cfg.RateBurst, key)
+}
+
+// checkRate counts one request of key against its limit of rate requests
+// per second (bursts of burst), shared by every instance through Redis
+// (GCRA): nil when allowed, else the 429 to answer (or 503 when Redis does
+// not answer). A nil limiter or a negative rate means no limit.
+func checkRate(ctx context.Context, limiter *redis_rate.Limiter, rate, burst int, key auth.Key) *problem.Problem {
+	if limiter == nil || rate < 0 {
 		return nil
 	}
-	limit := redis_rate.Limit{Rate: h.cfg.RateLimit, Burst: h.cfg.RateBurst, Period: time.Second}
-	res, err := h.limiter.Allow(r.Context(), "activity:ratelimit:"+key.ID.String(), limit)
+	res, err := limiter.Allow(ctx, "activity:ratelimit:"+key.ID.String(), redis_rate.Limit{Rate: rate, Burst: burst, Period: time.Second})
 	if err != nil {
 		p := problem.New(http.StatusServiceUnavailable, "the ingest queue is unreachable; retry later")
 		p.RetryAfter = 2 * time.Second
@@ -153,7 +161,7 @@ func (h *IngestHandler) rateLimit(r *http.Request, key auth.Key) *problem.Proble
 	if res.Allowed > 0 {
 		return nil
 	}
-	p := problem.New(http.StatusTooManyRequests, fmt.Sprintf("this key may send %d requests per second; retry later", h.cfg.RateLimit))
+	p := problem.New(http.StatusTooManyRequests, fmt.Sprintf("this key may send %d requests per second; retry later", rate))
 	p.RetryAfter = max(res.RetryAfter, time.Second)
 	return p
 }

@@ -275,22 +275,7 @@ func (h *SegmentHandler) authenticate(r *http.Request, secret string) (auth.Key,
 }
 
 func (h *SegmentHandler) rateLimit(r *http.Request, key auth.Key) *problem.Problem {
-	if h.limiter == nil || h.cfg.RateLimit < 0 {
-		return nil
-	}
-	limit := redis_rate.Limit{Rate: h.cfg.RateLimit, Burst: h.cfg.RateBurst, Period: time.Second}
-	res, err := h.limiter.Allow(r.Context(), "activity:ratelimit:"+key.ID.String(), limit)
-	if err != nil {
-		p := problem.New(http.StatusServiceUnavailable, "the ingest queue is unreachable; retry later")
-		p.RetryAfter = 2 * time.Second
-		return p
-	}
-	if res.Allowed > 0 {
-		return nil
-	}
-	p := problem.New(http.StatusTooManyRequests, fmt.Sprintf("this key may send %d requests per second; retry later", h.cfg.RateLimit))
-	p.RetryAfter = max(res.RetryAfter, time.Second)
-	return p
+	return checkRate(r.Context(), h.limiter, h.cfg.RateLimit, h.cfg.RateBurst, key)
 }
 
 // segmentCredential returns the write key of the Authorization header: the
