@@ -57,3 +57,10 @@ LOADGEN_URL ?= http://127.0.0.1:8080
 loadgen:
 	go build -o bin/loadgen ./cmd/loadgen
 	./bin/loadgen -url '$(LOADGEN_URL)' -key '$(ACTIVITY_ADMIN_KEY)' $(LOADGEN_FLAGS)
+
+# A synthetic history (internal/seed) COPYed into the empty database at
+# DATABASE_URL, then the projections rebuilt, e.g.
+# `make seed SEED_FLAGS='--activities 5000000 --seed 2'`.
+.PHONY: seed
+seed: services build
+	./bin/activity dev seed $(SEED_FLAGS)

@@ -32,3 +32,11 @@ SELECT t.id FROM (SELECT unnest(@ids::uuid[]) AS id) AS t
 WHERE NOT EXISTS (SELECT 1 FROM communities c WHERE c.id = t.id)
 ORDER BY t.id
 ON CONFLICT (id) DO NOTHING;
+
+-- name: UserCopy :copyfrom
+-- Bulk-loads user rows (activity dev seed).
+INSERT INTO users (id, created_at) VALUES (@id, @created_at);
+
+-- name: CommunityCopy :copyfrom
+-- Bulk-loads community rows (activity dev seed).
+INSERT INTO communities (id, name, created_at) VALUES (@id, @name, @created_at);

@@ -1,5 +1,6 @@
 // Command activity runs the activity service: `activity serve`, `activity
-// migrate`, `activity keys create`, `activity projections ...`.
+// migrate`, `activity keys create`, `activity projections ...`,
+// `activity dev seed`.
 package main
 
 import (
@@ -19,6 +20,7 @@ Usage:
   activity keys create --role ingest|read|admin [--name N] [--community ID]...
   activity projections status
   activity projections rebuild NAME|--all
+  activity dev seed [--communities 200] [--users 1000000] [--days 365] [--activities 1000000] [--seed 1] [--batch 50000]
 
 Configuration comes from the environment (flags override): DATABASE_URL, REDIS_URL,
 ACTIVITY_HTTP_ADDR (:8080), ACTIVITY_METRICS_ADDR (:9090), ACTIVITY_ADMIN_KEY,
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 		return keysCommand(ctx, cfg, args[1:])
 	case "projections":
 		return projectionsCommand(ctx, cfg, args[1:], log)
+	case "dev":
+		return devCommand(ctx, cfg, args[1:], log)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

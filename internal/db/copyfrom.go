@@ -53,3 +53,72 @@ func (r iteratorForActivityCopy) Err() error {
 func (q *Queries) ActivityCopy(ctx context.Context, arg []ActivityCopyParams) (int64, error) {
 	return q.db.CopyFrom(ctx, []string{"activities"}, []string{"event_id", "event_type", "user_id", "community_id", "entity_type", "entity_id", "metadata", "ip_address", "user_agent", "created_at", "received_at"}, &iteratorForActivityCopy{rows: arg})
 }
+
+// iteratorForCommunityCopy implements pgx.CopyFromSource.
+type iteratorForCommunityCopy struct {
+	rows                 []CommunityCopyParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCommunityCopy) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCommunityCopy) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].Name,
+		r.rows[0].CreatedAt,
+	}, nil
+}
+
+func (r iteratorForCommunityCopy) Err() error {
+	return nil
+}
+
+// Bulk-loads community rows (activity dev seed).
+func (q *Queries) CommunityCopy(ctx context.Context, arg []CommunityCopyParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"communities"}, []string{"id", "name", "created_at"}, &iteratorForCommunityCopy{rows: arg})
+}
+
+// iteratorForUserCopy implements pgx.CopyFromSource.
+type iteratorForUserCopy struct {
+	rows                 []UserCopyParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForUserCopy) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForUserCopy) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].CreatedAt,
+	}, nil
+}
+
+func (r iteratorForUserCopy) Err() error {
+	return nil
+}
+
+// Bulk-loads user rows (activity dev seed).
+func (q *Queries) UserCopy(ctx context.Context, arg []UserCopyParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"users"}, []string{"id", "created_at"}, &iteratorForUserCopy{rows: arg})
+}

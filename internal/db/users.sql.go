@@ -7,9 +7,17 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type CommunityCopyParams struct {
+	ID        uuid.UUID
+	Name      pgtype.Text
+	CreatedAt time.Time
+}
 
 const communityEnsureBatch = `-- name: CommunityEnsureBatch :exec
 INSERT INTO communities (id)
@@ -22,6 +30,11 @@ ON CONFLICT (id) DO NOTHING
 func (q *Queries) CommunityEnsureBatch(ctx context.Context, ids []uuid.UUID) error {
 	_, err := q.db.Exec(ctx, communityEnsureBatch, ids)
 	return err
+}
+
+type UserCopyParams struct {
+	ID        uuid.UUID
+	CreatedAt time.Time
 }
 
 const userEnsureBatch = `-- name: UserEnsureBatch :exec
