@@ -421,6 +421,8 @@ func decodeEventObject(b []byte, lim Limits, rd *requestDefaults) (Event, string
 				// Redaction can make a value longer ("[REDACTED]" for 0), and U+2028/U+2029 are
 				// escaped on output; the stored object keeps within the limit too.
 				d.fail(fieldMetadata, fmt.Sprintf("must be at most %d bytes encoded (it is %d bytes after sanitizing)", lim.MaxMetadataBytes, len(m)))
+			case checkMetadataNumbers(m) != "":
+				d.fail(fieldMetadata, checkMetadataNumbers(m))
 			default:
 				ev.Metadata = m
 			}

@@ -144,7 +144,77 @@ func checkMetadataJSON(m []byte, lim Limits) string {
 	if msg := checkMetadataSize(len(m), lim); msg != "" {
 		return msg
 	}
-	return checkMetadataDepth(t, lim)
+	if msg := checkMetadataDepth(t, lim); msg != "" {
+		return msg
+	}
+	return checkMetadataNumbers(t)
+}
+
+// PostgreSQL's numeric, which holds the numbers of stored metadata (jsonb), takes at most
+// 131072 digits before the decimal point and 16383 after it, and exponents below 2^30-1.
+const (
+	maxNumericWeight = 131071 // decimal exponent of the leading digit
+	maxNumericScale  = 16383
+	maxNumericExp    = 1<<30 - 2
+)
+
+// checkMetadataNumbers returns what is wrong with the numbers in the valid JSON text m, or "":
+// a number PostgreSQL cannot store would fail the event after it was accepted.
+func checkMetadataNumbers(m []byte) string {
+	for i := 0; i < len(m); {
+		switch c := m[i]; {
+		case c == '"':
+			i = skipString(m, i)
+		case c == '-' || c >= '0' && c <= '9':
+			end := i + 1
+			for end < len(m) && (m[end] >= '0' && m[end] <= '9' || m[end] == '.' || m[end] == 'e' || m[end] == 'E' || m[end] == '+' || m[end] == '-') {
+				end++
+			}
+			if !numericFits(m[i:end]) {
+				n := string(m[i:end])
+				if len(n) > 40 {
+					n = n[:40] + "..."
+				}
+				return fmt.Sprintf("numbers must have at most %d digits before and %d after the decimal point once their exponent is applied; %s has more", maxNumericWeight+1, maxNumericScale, n)
+			}
+			i = end
+		default:
+			i++
+		}
+	}
+	return ""
+}
+
+// numericFits reports whether the JSON number n fits PostgreSQL's numeric.
+func numericFits(n []byte) bool {
+	n = bytes.TrimPrefix(n, []byte("-"))
+	mant, exp10, hasExp := bytes.Cut(n, []byte("e"))
+	if !hasExp {
+		mant, exp10, hasExp = bytes.Cut(n, []byte("E"))
+	}
+	exp := 0
+	if hasExp {
+		neg := len(exp10) > 0 && exp10[0] == '-'
+		for _, d := range bytes.TrimLeft(exp10, "+-") {
+			if exp = exp*10 + int(d-'0'); exp > maxNumericExp {
+				return false
+			}
+		}
+		if neg {
+			exp = -exp
+		}
+	}
+	intPart, frac, _ := bytes.Cut(mant, []byte("."))
+	if len(frac)-exp > maxNumericScale {
+		return false
+	}
+	if lead := bytes.TrimLeft(intPart, "0"); len(lead) > 0 {
+		return len(lead)-1+exp <= maxNumericWeight
+	}
+	if lead := bytes.TrimLeft(frac, "0"); len(lead) > 0 {
+		return -(len(frac)-len(lead))-1+exp <= maxNumericWeight
+	}
+	return true // zero
 }
 
 func checkMetadataSize(n int, lim Limits) string {

@@ -242,6 +242,7 @@ func (h *SegmentHandler) commit(ctx context.Context, events []domain.Event, dead
 	for _, d := range dead {
 		d.Reason = cleanText(d.Reason)
 		d.Payload = cleanText(d.Payload)
+		d.EventID = textOrNull(cleanText(d.EventID.String)) // the client's messageId, as sent
 		if err := q.FailedEventInsert(ctx, d); err != nil {
 			return unavailable(dbDown, err)
 		}

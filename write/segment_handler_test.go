@@ -609,6 +609,19 @@ func TestSegmentBatch_InvalidMessagesGoToFailedEventsAndTheRestIsStored(t *testi
 	}
 }
 
+// TestSegmentTrack_InvalidMessageWithNULInMessageIdIsDeadLetteredWith200:
+// the messageId goes to failed_events.event_id, a text column; a NUL in it
+// made the insert fail and the request a 503 ("retry later", forever).
+func TestSegmentTrack_InvalidMessageWithNULInMessageIdIsDeadLetteredWith200(t *testing.T) {
+	t.Parallel()
+	e := newSegmentEnv(t, segmentEnvOptions{noWriter: true})
+	e.mustSucceed(e.post("/v1/track", e.ingest, `{"type":"track","messageId":"m\u0000-1","userId":"u"}`))
+	got := e.failed()
+	if len(got) != 1 || got[0].EventID == nil || *got[0].EventID != "m-1" {
+		t.Fatalf("dead letters %+v, want one with event_id m-1", got)
+	}
+}
+
 func TestSegmentTrack_InvalidMessageIsDeadLetteredWith200(t *testing.T) {
 	t.Parallel()
 	e := newSegmentEnv(t, segmentEnvOptions{noWriter: true})

@@ -401,9 +401,12 @@ func TestOpenAPI_LiveResponsesMatchDocument(t *testing.T) {
 // privateRedisDB returns base with a database of its own: the app's stream
 // and group names are fixed ("activity:ingest", "writers"), so the writers
 // of other test processes on the shared database would take this test's
-// entries. It claims an empty database from 1 to 15 with a lock key and
-// empties it when t ends.
-func privateRedisDB(t *testing.T, base string) string {
+// entries. It claims an empty database from 1 to 15 with a lock key, kept
+// while t runs, and empties it when t ends. A database whose lock expired
+// and that holds only the app's keys is the leftover of a test process that
+// was killed (the coordinator of go test -fuzz kills its workers): it is
+// emptied and claimed.
+func privateRedisDB(t testing.TB, base string) string {
 	t.Helper()
 	u, err := url.Parse(base)
 	if err != nil {
@@ -428,13 +431,29 @@ func privateRedisDB(t *testing.T, base string) string {
 			c.Close()
 			continue
 		}
-		if size, err := c.DBSize(ctx).Result(); err != nil || size != 1 {
+		if !emptyOfLeftovers(ctx, c, lock) {
 			c.Del(ctx, lock)
 			c.Close()
 			continue
 		}
+		stop, stopped := make(chan struct{}), make(chan struct{})
+		go func() { // keep the claim while t runs, however long
+			defer close(stopped)
+			tick := time.NewTicker(time.Minute)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					c.Expire(ctx, lock, 10*time.Minute)
+				}
+			}
+		}()
 		t.Cleanup(func() {
 			defer c.Close()
+			close(stop)
+			<-stopped
 			if v, err := c.Get(ctx, lock).Result(); err == nil && v == token {
 				c.FlushDB(ctx)
 			}
@@ -443,6 +462,31 @@ func privateRedisDB(t *testing.T, base string) string {
 	}
 	t.Fatalf("no Redis database from 1 to 15 is free for this test")
 	return ""
+}
+
+// emptyOfLeftovers empties the database of c, just claimed with lock, when it
+// holds nothing but the app's keys (activity:*, activity.*), and reports
+// whether it is empty but for the lock.
+func emptyOfLeftovers(ctx context.Context, c *redis.Client, lock string) bool {
+	size, err := c.DBSize(ctx).Result()
+	if err != nil || size > 100 {
+		return false
+	}
+	if size == 1 {
+		return true
+	}
+	var stale []string
+	iter := c.Scan(ctx, 0, "*", 100).Iterator()
+	for iter.Next(ctx) {
+		switch k := iter.Val(); {
+		case k == lock:
+		case strings.HasPrefix(k, "activity:"), strings.HasPrefix(k, "activity."):
+			stale = append(stale, k)
+		default:
+			return false // not ours
+		}
+	}
+	return iter.Err() == nil && (len(stale) == 0 || c.Unlink(ctx, stale...).Err() == nil)
 }
 
 // testApp is the app of serve running in-process behind an httptest server.
@@ -454,7 +498,7 @@ type testApp struct {
 
 // startApp wires an app like serve does. With background, its writer,
 // projectors and scheduler run too; otherwise it only answers the API.
-func startApp(t *testing.T, cfg config, background bool) testApp {
+func startApp(t testing.TB, cfg config, background bool) testApp {
 	t.Helper()
 	cfg.MetricsAddr = "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())

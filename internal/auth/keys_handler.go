@@ -3,10 +3,14 @@ package auth
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
@@ -48,16 +52,27 @@ func (h *KeysHandler) create(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, problem.New(http.StatusBadRequest, "could not read the body"))
 		return
 	}
+	if !utf8.Valid(body) {
+		problem.Write(w, problem.New(http.StatusBadRequest, "body is not valid UTF-8"))
+		return
+	}
 	var req createKeyRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		problem.Write(w, problem.New(http.StatusBadRequest, "body must be a JSON object {\"name\", \"role\", \"communities\"}: "+err.Error()))
+	err = dec.Decode(&req)
+	if _, terr := dec.Token(); err == nil && terr != io.EOF {
+		err = errors.New("there is more after the object")
+	}
+	if err != nil {
+		problem.Write(w, problem.New(http.StatusBadRequest, "body must be one JSON object {\"name\", \"role\", \"communities\"}: "+err.Error()))
 		return
 	}
 	var items []problem.Item
-	if req.Name == "" || len(req.Name) > 200 {
+	switch {
+	case req.Name == "" || len(req.Name) > 200:
 		items = append(items, problem.Item{Field: "name", Message: "is required (1-200 characters)"})
+	case strings.ContainsFunc(req.Name, unicode.IsControl):
+		items = append(items, problem.Item{Field: "name", Message: "must not contain control characters"})
 	}
 	role, ok := ParseRole(req.Role)
 	if !ok {
