@@ -162,6 +162,9 @@ func (a *app) close() {
 // wireAPI mounts the write side's and operations' routes.
 func (a *app) wireAPI() {
 	r := a.router
+	// Answer odd paths ("//x", "/a/../b") with the API's own 404 problem
+	// rather than mux's 301 to a cleaned path.
+	r.SkipClean(true)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		problem.Write(w, problem.New(http.StatusNotFound, "no such endpoint; see /openapi.yaml"))
 	})
