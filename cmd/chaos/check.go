@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/activity-dev/activity/internal/rollupcheck"
 )
 
 // Result is what the run found.
@@ -41,40 +43,6 @@ func (r *Result) OK() bool {
 		}
 	}
 	return true
-}
-
-const nilUUID = "'00000000-0000-0000-0000-000000000000'::uuid"
-
-const quarter = "date_bin('15 minutes', created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
-
-// rollupChecks pair each rollup's current version with the same figures
-// computed by GROUP BY over the log (queries/projections.sql derives them).
-var rollupChecks = []struct{ table, stored, recomputed string }{
-	{"event_counts",
-		`SELECT bucket, community_id, event_type, events FROM event_counts
-		 WHERE version = (SELECT current_version FROM projections WHERE name = 'event_counts')`,
-		`SELECT ` + quarter + `, COALESCE(community_id, ` + nilUUID + `), event_type, count(*)
-		 FROM activities GROUP BY 1, 2, 3`},
-	{"user_buckets",
-		`SELECT bucket, community_id, event_type, user_id, events FROM user_buckets
-		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_buckets')`,
-		`SELECT ` + quarter + `, COALESCE(community_id, ` + nilUUID + `), event_type, user_id, count(*)
-		 FROM activities WHERE user_id IS NOT NULL GROUP BY 1, 2, 3, 4`},
-	{"user_stats",
-		`SELECT user_id, community_id, first_seen, last_seen, events FROM user_stats
-		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_stats')`,
-		`SELECT user_id, COALESCE(community_id, ` + nilUUID + `), min(created_at), max(created_at), count(*)
-		 FROM activities WHERE user_id IS NOT NULL GROUP BY 1, 2`},
-	{"community_stats",
-		`SELECT community_id, name, named_at, named_event_id, first_seen, events FROM community_stats
-		 WHERE version = (SELECT current_version FROM projections WHERE name = 'community_stats')`,
-		`SELECT c.community_id, n.name, n.named_at, n.event_id, c.first_seen, c.events
-		 FROM (SELECT community_id, min(created_at) AS first_seen, count(*) AS events
-		       FROM activities WHERE community_id IS NOT NULL GROUP BY 1) c
-		 LEFT JOIN (SELECT DISTINCT ON (community_id) community_id, metadata->>'name' AS name,
-		                   created_at AS named_at, event_id
-		            FROM activities WHERE community_id IS NOT NULL AND event_type = 'community.created'
-		            ORDER BY community_id, created_at DESC, event_id DESC) n USING (community_id)`},
 }
 
 // waitDrained polls until the ingest stream is empty with nothing pending and
@@ -208,29 +176,17 @@ func check(ctx context.Context, pgURL string, events []sentEvent, r *Result) err
 		}
 	}
 	r.Mismatches = map[string]int{}
-	for _, c := range rollupChecks {
-		for _, dir := range []struct{ a, b, label string }{
-			{c.stored, c.recomputed, "in the rollup, not in the log"},
-			{c.recomputed, c.stored, "in the log, not in the rollup"},
-		} {
-			rows, err := conn.Query(ctx, "("+dir.a+") EXCEPT ("+dir.b+")")
-			if err != nil {
-				return fmt.Errorf("%s: %w", c.table, err)
-			}
-			for rows.Next() {
-				r.Mismatches[c.table]++
-				if len(r.MismatchSamples) < 10 {
-					vals, _ := rows.Values()
-					r.MismatchSamples = append(r.MismatchSamples, fmt.Sprintf("%s %s: %v", c.table, dir.label, vals))
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("%s: %w", c.table, err)
-			}
-		}
-		if _, ok := r.Mismatches[c.table]; !ok {
-			r.Mismatches[c.table] = 0
+	for _, table := range rollupcheck.Tables {
+		r.Mismatches[table] = 0
+	}
+	diffs, err := rollupcheck.Differences(ctx, conn)
+	if err != nil {
+		return err
+	}
+	for _, d := range diffs {
+		r.Mismatches[d.Table]++
+		if len(r.MismatchSamples) < 10 {
+			r.MismatchSamples = append(r.MismatchSamples, d.String())
 		}
 	}
 	return nil
