@@ -26,6 +26,9 @@ type config struct {
 	// ProjectorTick is how often projectors look for new activities even
 	// without a notification (ACTIVITY_PROJECTOR_TICK, default 1s).
 	ProjectorTick time.Duration
+	// StartupTimeout is how long serve waits for PostgreSQL to answer at
+	// start (ACTIVITY_STARTUP_TIMEOUT, default 60s).
+	StartupTimeout time.Duration
 }
 
 func configFromEnv() config {
@@ -43,6 +46,10 @@ func configFromEnv() config {
 	}
 	if d, err := time.ParseDuration(os.Getenv("ACTIVITY_WRITER_CLAIM_IDLE")); err == nil {
 		c.WriterClaimIdle = d
+	}
+	c.StartupTimeout = 60 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("ACTIVITY_STARTUP_TIMEOUT")); err == nil && d > 0 {
+		c.StartupTimeout = d
 	}
 	c.ProjectorTick = time.Second
 	if d, err := time.ParseDuration(os.Getenv("ACTIVITY_PROJECTOR_TICK")); err == nil && d > 0 {

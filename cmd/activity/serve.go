@@ -78,6 +78,9 @@ func serve(ctx context.Context, cfg config, args []string, log *slog.Logger) err
 			return fmt.Errorf("unknown role %q (want api, writer, projector, scheduler)", r)
 		}
 	}
+	if err := waitForDatabase(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log); err != nil {
+		return err
+	}
 	if !*noMigrate {
 		if err := migrate(ctx, cfg); err != nil {
 			return err
