@@ -290,6 +290,9 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 		}
 	}
 	res.locked = true
+	if err := q.ProjectorPlanSettings(ctx); err != nil {
+		return res, fmt.Errorf("%s v%d: plan settings: %w", p.Name, version, err)
+	}
 	cp, err := q.CheckpointGetForUpdate(ctx, db.CheckpointGetForUpdateParams{Name: p.Name, Version: version})
 	if errors.Is(err, pgx.ErrNoRows) {
 		res.gone = true
@@ -299,7 +302,15 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 		return res, fmt.Errorf("%s v%d: read checkpoint: %w", p.Name, version, err)
 	}
 	from := Position{Tx: cp.TxID, ID: cp.ActivityID}
+	if err := q.ProjectorEnableSort(ctx, false); err != nil {
+		return res, fmt.Errorf("%s v%d: plan settings: %w", p.Name, version, err)
+	}
 	end, err := q.ActivityRangeEnd(ctx, db.ActivityRangeEndParams{AfterTx: from.Tx, AfterID: from.ID, BelowTx: below, MaxRows: int32(maxRows)})
+	if err == nil || errors.Is(err, pgx.ErrNoRows) {
+		if serr := q.ProjectorEnableSort(ctx, true); serr != nil {
+			return res, fmt.Errorf("%s v%d: plan settings: %w", p.Name, version, serr)
+		}
+	}
 	bounded := below != math.MaxInt64
 	var to Position
 	switch {
@@ -361,6 +372,9 @@ func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, er
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
 	q := r.q.WithTx(tx)
+	if err := q.ProjectorPlanSettings(ctx); err != nil {
+		return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+	}
 	proj, err := q.ProjectionGetForUpdate(ctx, p.Name)
 	if err != nil {
 		return false, fmt.Errorf("%s: switch: %w", p.Name, err)

@@ -129,3 +129,17 @@ DELETE FROM community_stats WHERE version = @version::int;
 
 -- name: CommunityStatsDeleteOtherVersions :exec
 DELETE FROM community_stats WHERE version <> @keep::int;
+
+-- name: ProjectorPlanSettings :exec
+-- Starts every projector transaction. JIT compilation of plans that span
+-- hundreds of daily partitions costs seconds per statement and buys nothing
+-- for set-based batches: off for this transaction.
+SELECT set_config('jit', 'off', true);
+
+-- name: ProjectorEnableSort :exec
+-- Sets enable_sort for the rest of the transaction. Off while
+-- ActivityRangeEnd runs, so it walks the (tx_id, id) indexes of the
+-- partitions in order (a Merge Append that stops after max_rows rows)
+-- instead of sorting every row after the checkpoint, which the planner picks
+-- when it underestimates them and which makes catching up quadratic.
+SELECT set_config('enable_sort', CASE WHEN @enable::bool THEN 'on' ELSE 'off' END, true);

@@ -3,8 +3,9 @@
 -- parameters shared by these statements: scope, range, series bounds).
 -- Plans every later statement of the read transaction for its actual
 -- parameters, so optional filters ("@x IS NULL OR col = @x") fold away and
--- the matching indexes are used.
-SELECT set_config('plan_cache_mode', 'force_custom_plan', true);
+-- the matching indexes are used. JIT compilation is off: on plans over
+-- hundreds of partitions or rollup rows it costs far more than it saves.
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true);
 
 -- name: EventCountsSeries :many
 -- Events per series bucket.

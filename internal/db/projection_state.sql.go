@@ -469,6 +469,32 @@ func (q *Queries) ProjectionTryLock(ctx context.Context, arg ProjectionTryLockPa
 	return locked, err
 }
 
+const projectorEnableSort = `-- name: ProjectorEnableSort :exec
+SELECT set_config('enable_sort', CASE WHEN $1::bool THEN 'on' ELSE 'off' END, true)
+`
+
+// Sets enable_sort for the rest of the transaction. Off while
+// ActivityRangeEnd runs, so it walks the (tx_id, id) indexes of the
+// partitions in order (a Merge Append that stops after max_rows rows)
+// instead of sorting every row after the checkpoint, which the planner picks
+// when it underestimates them and which makes catching up quadratic.
+func (q *Queries) ProjectorEnableSort(ctx context.Context, enable bool) error {
+	_, err := q.db.Exec(ctx, projectorEnableSort, enable)
+	return err
+}
+
+const projectorPlanSettings = `-- name: ProjectorPlanSettings :exec
+SELECT set_config('jit', 'off', true)
+`
+
+// Starts every projector transaction. JIT compilation of plans that span
+// hundreds of daily partitions costs seconds per statement and buys nothing
+// for set-based batches: off for this transaction.
+func (q *Queries) ProjectorPlanSettings(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, projectorPlanSettings)
+	return err
+}
+
 const userBucketsDeleteOtherVersions = `-- name: UserBucketsDeleteOtherVersions :exec
 DELETE FROM user_buckets WHERE version <> $1::int
 `

@@ -365,14 +365,15 @@ func (q *Queries) EventSeries(ctx context.Context, arg EventSeriesParams) ([]Eve
 }
 
 const readPlanCustom = `-- name: ReadPlanCustom :exec
-SELECT set_config('plan_cache_mode', 'force_custom_plan', true)
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)
 `
 
 // Starts every read transaction of read/ (whose doc.go describes the
 // parameters shared by these statements: scope, range, series bounds).
 // Plans every later statement of the read transaction for its actual
 // parameters, so optional filters ("@x IS NULL OR col = @x") fold away and
-// the matching indexes are used.
+// the matching indexes are used. JIT compilation is off: on plans over
+// hundreds of partitions or rollup rows it costs far more than it saves.
 func (q *Queries) ReadPlanCustom(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, readPlanCustom)
 	return err
