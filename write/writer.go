@@ -379,11 +379,11 @@ func isDataError(err error) bool {
 
 func (w *Writer) insert(ctx context.Context, events []queued) error {
 	start := time.Now()
-	p, users, communities, err := insertParams(events)
+	rows, days, users, communities, err := insertParams(events)
 	if err != nil {
 		return err
 	}
-	if err := w.parts.Ensure(ctx, p.CreatedAts...); err != nil {
+	if err := w.parts.Ensure(ctx, days...); err != nil {
 		return err
 	}
 	var stored int64
@@ -404,7 +404,7 @@ func (w *Writer) insert(ctx context.Context, events []queued) error {
 				return fmt.Errorf("ensure communities: %w", err)
 			}
 		}
-		n, err := appendActivities(ctx, tx, p)
+		n, err := appendActivities(ctx, tx, rows)
 		if err != nil {
 			return fmt.Errorf("insert activities: %w", err)
 		}
@@ -424,12 +424,12 @@ func (w *Writer) insert(ctx context.Context, events []queued) error {
 // straight in, under a savepoint; a duplicate (a redelivery or a client
 // retry) makes it fail, and the batch then goes through INSERT … ON CONFLICT
 // DO NOTHING, which skips the rows already stored.
-func appendActivities(ctx context.Context, tx pgx.Tx, p db.ActivityInsertBatchParams) (int64, error) {
+func appendActivities(ctx context.Context, tx pgx.Tx, rows []db.ActivityCopyParams) (int64, error) {
 	sp, err := tx.Begin(ctx)
 	if err != nil {
 		return 0, err
 	}
-	n, err := db.New(sp).ActivityCopy(ctx, copyRows(p))
+	n, err := db.New(sp).ActivityCopy(ctx, rows)
 	if err == nil {
 		return n, sp.Commit(ctx)
 	}
@@ -440,62 +440,77 @@ func appendActivities(ctx context.Context, tx pgx.Tx, p db.ActivityInsertBatchPa
 	if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
 		return 0, err
 	}
-	return db.New(tx).ActivityInsertBatch(ctx, p)
+	return db.New(tx).ActivityInsertBatch(ctx, batchColumns(rows))
 }
 
-// copyRows turns batch columns into COPY rows (empty strings are NULL).
-func copyRows(p db.ActivityInsertBatchParams) []db.ActivityCopyParams {
-	rows := make([]db.ActivityCopyParams, len(p.EventIds))
-	for i := range rows {
-		r := db.ActivityCopyParams{
-			EventID: p.EventIds[i], EventType: p.EventTypes[i],
-			EntityType: textOrNull(p.EntityTypes[i]), EntityID: textOrNull(p.EntityIds[i]),
-			Metadata: []byte(p.Metadata[i]), UserAgent: textOrNull(p.UserAgents[i]),
-			CreatedAt: p.CreatedAts[i], ReceivedAt: p.ReceivedAts[i],
-		}
-		// The ids were parsed when the params were built.
-		if p.UserIds[i] != "" {
-			r.UserID = uuid.NullUUID{UUID: uuid.MustParse(p.UserIds[i]), Valid: true}
-		}
-		if p.CommunityIds[i] != "" {
-			r.CommunityID = uuid.NullUUID{UUID: uuid.MustParse(p.CommunityIds[i]), Valid: true}
-		}
-		if a, err := netip.ParseAddr(p.IpAddresses[i]); err == nil {
-			r.IpAddress = &a
-		}
-		rows[i] = r
-	}
-	return rows
-}
-
-// insertParams builds the columns of a batch, and the distinct users and
-// communities it names.
-func insertParams(events []queued) (db.ActivityInsertBatchParams, db.UserEnsureBatchParams, []uuid.UUID, error) {
-	n := len(events)
+// batchColumns turns COPY rows into the columns of ActivityInsertBatch
+// (empty strings stand for NULL).
+func batchColumns(rows []db.ActivityCopyParams) db.ActivityInsertBatchParams {
+	n := len(rows)
 	p := db.ActivityInsertBatchParams{
 		EventIds: make([]string, n), EventTypes: make([]string, n), UserIds: make([]string, n),
 		CommunityIds: make([]string, n), EntityTypes: make([]string, n), EntityIds: make([]string, n),
 		Metadata: make([]string, n), IpAddresses: make([]string, n), UserAgents: make([]string, n),
 		CreatedAts: make([]time.Time, n), ReceivedAts: make([]time.Time, n),
 	}
+	for i, r := range rows {
+		p.EventIds[i], p.EventTypes[i] = r.EventID, r.EventType
+		if r.UserID.Valid {
+			p.UserIds[i] = r.UserID.UUID.String()
+		}
+		if r.CommunityID.Valid {
+			p.CommunityIds[i] = r.CommunityID.UUID.String()
+		}
+		p.EntityTypes[i], p.EntityIds[i], p.UserAgents[i] = r.EntityType.String, r.EntityID.String, r.UserAgent.String
+		p.Metadata[i] = string(r.Metadata)
+		if r.IpAddress != nil {
+			p.IpAddresses[i] = r.IpAddress.String()
+		}
+		p.CreatedAts[i], p.ReceivedAts[i] = r.CreatedAt, r.ReceivedAt
+	}
+	return p
+}
+
+// insertParams builds the rows of a batch, their days (for partitions),
+// and the distinct users and communities it names. An event the database
+// could never take is a dataError.
+func insertParams(events []queued) ([]db.ActivityCopyParams, []time.Time, db.UserEnsureBatchParams, []uuid.UUID, error) {
+	rows := make([]db.ActivityCopyParams, len(events))
+	days := make([]time.Time, len(events))
 	var users db.UserEnsureBatchParams
 	userIdx := make(map[uuid.UUID]int)
 	communitySet := make(map[uuid.UUID]bool)
 	var communities []uuid.UUID
 	for i, q := range events {
 		e := q.event
-		p.EventIds[i], p.EventTypes[i], p.UserIds[i], p.CommunityIds[i] = e.EventID, e.EventType, e.UserID, e.CommunityID
-		p.EntityTypes[i], p.EntityIds[i], p.IpAddresses[i], p.UserAgents[i] = e.EntityType, e.EntityID, e.IPAddress, e.UserAgent
-		p.Metadata[i] = string(e.Metadata)
-		if len(e.Metadata) == 0 {
-			p.Metadata[i] = "{}"
+		fail := func(format string, args ...any) error {
+			return &dataError{fmt.Errorf("event %q: "+format, append([]any{e.EventID}, args...)...)}
 		}
-		p.CreatedAts[i], p.ReceivedAts[i] = e.OccurredAt, e.ReceivedAt
+		if e.OccurredAt.IsZero() {
+			return nil, nil, users, nil, fail("occurred_at is missing")
+		}
+		r := db.ActivityCopyParams{
+			EventID: e.EventID, EventType: e.EventType,
+			EntityType: textOrNull(e.EntityType), EntityID: textOrNull(e.EntityID),
+			Metadata: e.Metadata, UserAgent: textOrNull(e.UserAgent),
+			CreatedAt: e.OccurredAt, ReceivedAt: e.ReceivedAt,
+		}
+		if len(r.Metadata) == 0 {
+			r.Metadata = []byte("{}")
+		}
+		if e.IPAddress != "" {
+			a, err := netip.ParseAddr(e.IPAddress)
+			if err != nil {
+				return nil, nil, users, nil, fail("ip_address: %w", err)
+			}
+			r.IpAddress = &a
+		}
 		if e.UserID != "" {
 			id, err := uuid.Parse(e.UserID)
 			if err != nil {
-				return p, users, nil, &dataError{fmt.Errorf("event %q: user_id: %w", e.EventID, err)}
+				return nil, nil, users, nil, fail("user_id: %w", err)
 			}
+			r.UserID = uuid.NullUUID{UUID: id, Valid: true}
 			if j, ok := userIdx[id]; !ok {
 				userIdx[id] = len(users.Ids)
 				users.Ids = append(users.Ids, id)
@@ -507,18 +522,17 @@ func insertParams(events []queued) (db.ActivityInsertBatchParams, db.UserEnsureB
 		if e.CommunityID != "" {
 			id, err := uuid.Parse(e.CommunityID)
 			if err != nil {
-				return p, users, nil, &dataError{fmt.Errorf("event %q: community_id: %w", e.EventID, err)}
+				return nil, nil, users, nil, fail("community_id: %w", err)
 			}
+			r.CommunityID = uuid.NullUUID{UUID: id, Valid: true}
 			if !communitySet[id] {
 				communitySet[id] = true
 				communities = append(communities, id)
 			}
 		}
-		if e.OccurredAt.IsZero() {
-			return p, users, nil, &dataError{fmt.Errorf("event %q: occurred_at is missing", e.EventID)}
-		}
+		rows[i], days[i] = r, e.OccurredAt
 	}
-	return p, users, communities, nil
+	return rows, days, users, communities, nil
 }
 
 // userEmails returns the e-mail addresses of a batch's identified users
