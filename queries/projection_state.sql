@@ -1,9 +1,6 @@
 -- State of the projections: versions, checkpoints, locks and backlog. The
 -- rollup statements themselves are in projections.sql.
 
--- name: ProjectionList :many
-SELECT name, current_version, next_version, updated_at FROM projections ORDER BY name;
-
 -- name: ProjectionGet :one
 SELECT name, current_version, next_version, updated_at FROM projections WHERE name = @name;
 
@@ -25,10 +22,6 @@ SELECT pg_try_advisory_xact_lock(@key::int, @version::int) AS locked;
 
 -- name: ProjectionLock :exec
 SELECT pg_advisory_xact_lock(@key::int, @version::int);
-
--- name: CheckpointList :many
-SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
-FROM projection_checkpoints ORDER BY name, version;
 
 -- name: CheckpointListByName :many
 SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
@@ -86,8 +79,10 @@ WHERE name = @name AND version = @version;
 DELETE FROM projection_checkpoints WHERE name = @name AND version <> @keep::int;
 
 -- name: ActivityRangeEnd :one
--- Like ActivityBatchEnd, and also below below_tx (a rebuild's watermark;
--- the maximum bigint for none), with the number of rows in the batch.
+-- The last (tx_id, id) of the next batch after a checkpoint, among rows
+-- whose transaction is older than every running one (so no row can later
+-- appear below it) and below below_tx (a rebuild's watermark; the maximum
+-- bigint for none), with the number of rows in the batch.
 SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows FROM (
     SELECT a.tx_id, a.id FROM activities a
     WHERE (a.tx_id, a.id) > (@after_tx::bigint, @after_id::bigint)

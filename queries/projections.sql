@@ -4,20 +4,6 @@
 -- a live projector runs it per batch, in the transaction that advances its
 -- checkpoint. Events without a community count under the nil UUID.
 
--- name: ActivityBatchEnd :one
--- The last (tx_id, id) of the next batch after a checkpoint, among rows
--- whose transaction is older than every running one (so no row can later
--- appear below it).
-SELECT b.tx_id, b.id FROM (
-    SELECT a.tx_id, a.id FROM activities a
-    WHERE (a.tx_id, a.id) > (@after_tx::bigint, @after_id::bigint)
-      AND a.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-    ORDER BY a.tx_id, a.id
-    LIMIT @max_rows::int
-) b
-ORDER BY b.tx_id DESC, b.id DESC
-LIMIT 1;
-
 -- name: ActivityWatermark :one
 -- Every row with tx_id below this is committed (or never will be).
 SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS watermark;

@@ -23,9 +23,6 @@ WHERE users.id = @id::uuid
   AND users.email IS DISTINCT FROM @email::text
   AND NOT EXISTS (SELECT 1 FROM users o WHERE o.email = @email::text AND o.id <> @id::uuid);
 
--- name: UserGet :one
-SELECT id, external_id, email, created_at FROM users WHERE id = @id;
-
 -- name: CommunityEnsureBatch :exec
 INSERT INTO communities (id)
 SELECT t.id FROM (SELECT unnest(@ids::uuid[]) AS id) AS t

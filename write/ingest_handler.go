@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -188,11 +189,7 @@ func applyIngestScope(key auth.Key, accepted []domain.Accepted, rejected []domai
 }
 
 func sortRejections(r []domain.Rejection) {
-	for i := 1; i < len(r); i++ {
-		for j := i; j > 0 && r[j].Index < r[j-1].Index; j-- {
-			r[j], r[j-1] = r[j-1], r[j]
-		}
-	}
+	slices.SortStableFunc(r, func(a, b domain.Rejection) int { return a.Index - b.Index })
 }
 
 // noValidEvents is the 400 of a request none of whose events is valid.

@@ -62,8 +62,10 @@ type ActivityRangeEndRow struct {
 	Rows int32
 }
 
-// Like ActivityBatchEnd, and also below below_tx (a rebuild's watermark;
-// the maximum bigint for none), with the number of rows in the batch.
+// The last (tx_id, id) of the next batch after a checkpoint, among rows
+// whose transaction is older than every running one (so no row can later
+// appear below it) and below below_tx (a rebuild's watermark; the maximum
+// bigint for none), with the number of rows in the batch.
 func (q *Queries) ActivityRangeEnd(ctx context.Context, arg ActivityRangeEndParams) (ActivityRangeEndRow, error) {
 	row := q.db.QueryRow(ctx, activityRangeEnd,
 		arg.AfterTx,
@@ -171,40 +173,6 @@ func (q *Queries) CheckpointGetForUpdate(ctx context.Context, arg CheckpointGetF
 		&i.UpdatedAt,
 	)
 	return i, err
-}
-
-const checkpointList = `-- name: CheckpointList :many
-SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
-FROM projection_checkpoints ORDER BY name, version
-`
-
-func (q *Queries) CheckpointList(ctx context.Context) ([]ProjectionCheckpoint, error) {
-	rows, err := q.db.Query(ctx, checkpointList)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ProjectionCheckpoint{}
-	for rows.Next() {
-		var i ProjectionCheckpoint
-		if err := rows.Scan(
-			&i.Name,
-			&i.Version,
-			&i.TxID,
-			&i.ActivityID,
-			&i.Status,
-			&i.LastError,
-			&i.Failures,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const checkpointListByName = `-- name: CheckpointListByName :many
@@ -341,9 +309,12 @@ func (q *Queries) EventCountsDeleteVersion(ctx context.Context, version int32) e
 }
 
 const projectionGet = `-- name: ProjectionGet :one
+
 SELECT name, current_version, next_version, updated_at FROM projections WHERE name = $1
 `
 
+// State of the projections: versions, checkpoints, locks and backlog. The
+// rollup statements themselves are in projections.sql.
 func (q *Queries) ProjectionGet(ctx context.Context, name string) (Projection, error) {
 	row := q.db.QueryRow(ctx, projectionGet, name)
 	var i Projection
@@ -370,38 +341,6 @@ func (q *Queries) ProjectionGetForUpdate(ctx context.Context, name string) (Proj
 		&i.UpdatedAt,
 	)
 	return i, err
-}
-
-const projectionList = `-- name: ProjectionList :many
-
-SELECT name, current_version, next_version, updated_at FROM projections ORDER BY name
-`
-
-// State of the projections: versions, checkpoints, locks and backlog. The
-// rollup statements themselves are in projections.sql.
-func (q *Queries) ProjectionList(ctx context.Context) ([]Projection, error) {
-	rows, err := q.db.Query(ctx, projectionList)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []Projection{}
-	for rows.Next() {
-		var i Projection
-		if err := rows.Scan(
-			&i.Name,
-			&i.CurrentVersion,
-			&i.NextVersion,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const projectionLock = `-- name: ProjectionLock :exec

@@ -9,49 +9,16 @@ import (
 	"context"
 )
 
-const activityBatchEnd = `-- name: ActivityBatchEnd :one
+const activityWatermark = `-- name: ActivityWatermark :one
 
-SELECT b.tx_id, b.id FROM (
-    SELECT a.tx_id, a.id FROM activities a
-    WHERE (a.tx_id, a.id) > ($1::bigint, $2::bigint)
-      AND a.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-    ORDER BY a.tx_id, a.id
-    LIMIT $3::int
-) b
-ORDER BY b.tx_id DESC, b.id DESC
-LIMIT 1
+SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS watermark
 `
-
-type ActivityBatchEndParams struct {
-	AfterTx int64
-	AfterID int64
-	MaxRows int32
-}
-
-type ActivityBatchEndRow struct {
-	TxID int64
-	ID   int64
-}
 
 // Every rollup statement applies the activities in one (tx_id, id) range:
 // (from_tx, from_id) exclusive to (to_tx, to_id) inclusive. A rebuild is the
 // same statement over the whole log below a watermark into an empty version;
 // a live projector runs it per batch, in the transaction that advances its
 // checkpoint. Events without a community count under the nil UUID.
-// The last (tx_id, id) of the next batch after a checkpoint, among rows
-// whose transaction is older than every running one (so no row can later
-// appear below it).
-func (q *Queries) ActivityBatchEnd(ctx context.Context, arg ActivityBatchEndParams) (ActivityBatchEndRow, error) {
-	row := q.db.QueryRow(ctx, activityBatchEnd, arg.AfterTx, arg.AfterID, arg.MaxRows)
-	var i ActivityBatchEndRow
-	err := row.Scan(&i.TxID, &i.ID)
-	return i, err
-}
-
-const activityWatermark = `-- name: ActivityWatermark :one
-SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS watermark
-`
-
 // Every row with tx_id below this is committed (or never will be).
 func (q *Queries) ActivityWatermark(ctx context.Context) (int64, error) {
 	row := q.db.QueryRow(ctx, activityWatermark)

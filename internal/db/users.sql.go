@@ -65,22 +65,6 @@ func (q *Queries) UserEnsureBatch(ctx context.Context, arg UserEnsureBatchParams
 	return err
 }
 
-const userGet = `-- name: UserGet :one
-SELECT id, external_id, email, created_at FROM users WHERE id = $1
-`
-
-func (q *Queries) UserGet(ctx context.Context, id uuid.UUID) (User, error) {
-	row := q.db.QueryRow(ctx, userGet, id)
-	var i User
-	err := row.Scan(
-		&i.ID,
-		&i.ExternalID,
-		&i.Email,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const userSetEmail = `-- name: UserSetEmail :exec
 UPDATE users SET email = $1::text
 WHERE users.id = $2::uuid
