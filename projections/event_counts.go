@@ -6,8 +6,10 @@ import (
 	"github.com/activity-dev/activity/internal/db"
 )
 
-// eventCounts counts events per quarter hour (UTC), community and event
-// type: days and hours in every IANA zone are sums of whole buckets.
+// eventCounts counts events per UTC hour (and quarter of it), day and month,
+// per community and for the platform, per event type and for every type:
+// any range of local days in any IANA zone is a sum of a few hundred rows
+// (read/plan.go).
 var eventCounts = Projection{
 	Name:    "event_counts",
 	lockKey: lockBase + 1,

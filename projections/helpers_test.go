@@ -166,10 +166,13 @@ func insertTx(ctx context.Context, pool *pgxpool.Pool, events []event) error {
 // rollupQueries select each rollup table's current version, for comparing
 // a rebuilt version with the live one.
 var rollupQueries = map[string]string{
-	"event_counts": `SELECT bucket, community_id, event_type, events FROM event_counts
+	"event_counts": `SELECT res, bucket, community_id, event_type, events, quarters FROM event_counts
 		 WHERE version = (SELECT current_version FROM projections WHERE name = 'event_counts')`,
-	"user_buckets": `SELECT bucket, community_id, event_type, user_id, events FROM user_buckets
-		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_buckets')`,
+	"user_sketches": `SELECT res, bucket, community_id, event_type, users, exact, sketch FROM user_sketches
+		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_sketches')`,
+	"user_counts": `SELECT user_id, res, bucket, community_id, event_type, events,
+		        (SELECT array_agg(x ORDER BY x) FROM unnest(qs) x) AS qs FROM user_counts
+		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_counts')`,
 	"user_stats": `SELECT user_id, community_id, first_seen, last_seen, events FROM user_stats
 		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_stats')`,
 	"community_stats": `SELECT community_id, name, named_at, named_event_id, first_seen, events FROM community_stats

@@ -15,6 +15,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/activity-dev/activity/internal/db"
 )
 
@@ -77,7 +80,7 @@ const lockBase = 0x61637400
 
 // All is every projection, in the order status lists them.
 func All() []Projection {
-	return []Projection{communityStats, eventCounts, userBuckets, userStats}
+	return []Projection{communityStats, eventCounts, userCounts, userSketches, userStats}
 }
 
 // Names lists the projections' names.
@@ -100,4 +103,42 @@ func Lookup(name string) (Projection, error) {
 		}
 	}
 	return Projection{}, fmt.Errorf("%w %q (known: %s)", ErrUnknownProjection, name, strings.Join(Names(), ", "))
+}
+
+// ApplyWholeLog applies every activity after each projection's checkpoint
+// to the version reads use, and moves the checkpoint to the end of the
+// log. Unlike the runner it does not wait for transactions still running,
+// so it is only for a database no one else writes to: test fixtures.
+func ApplyWholeLog(ctx context.Context, pool *pgxpool.Pool) error {
+	for _, p := range All() {
+		if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			q := db.New(tx)
+			proj, err := q.ProjectionGet(ctx, p.Name)
+			if err != nil {
+				return err
+			}
+			cp, err := q.CheckpointGetForUpdate(ctx, db.CheckpointGetForUpdateParams{Name: p.Name, Version: proj.CurrentVersion})
+			if err != nil {
+				return err
+			}
+			end, err := q.ActivityLogEnd(ctx)
+			if errors.Is(err, pgx.ErrNoRows) || err == nil && !(Position{cp.TxID, cp.ActivityID}).Less(Position{end.TxID, end.ID}) {
+				return nil // nothing after the checkpoint
+			}
+			if err != nil {
+				return err
+			}
+			from, to := Position{Tx: cp.TxID, ID: cp.ActivityID}, Position{Tx: end.TxID, ID: end.ID}
+			if _, err := p.apply(ctx, q, proj.CurrentVersion, from, to); err != nil {
+				return err
+			}
+			_, err = q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
+				Name: p.Name, Version: proj.CurrentVersion, OldTx: from.Tx, OldID: from.ID, NewTx: to.Tx, NewID: to.ID,
+			})
+			return err
+		}); err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+	}
+	return nil
 }

@@ -130,7 +130,9 @@ func TestRunner_WakesOnTheWritersNotification(t *testing.T) {
 		t.Fatal(err)
 	}
 	var applied int64
-	if err := pool.QueryRow(ctx, `SELECT sum(events) FROM event_counts WHERE version = 1`).Scan(&applied); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT sum(events) FROM event_counts
+		WHERE version = (SELECT current_version FROM projections WHERE name = 'event_counts')
+		  AND res = 'd' AND community_id = 'ffffffff-ffff-ffff-ffff-ffffffffffff' AND event_type = ''`).Scan(&applied); err != nil {
 		t.Fatal(err)
 	}
 	if applied != n {

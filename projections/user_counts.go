@@ -6,20 +6,21 @@ import (
 	"github.com/activity-dev/activity/internal/db"
 )
 
-// userBuckets records which users were active per quarter hour, community
-// and event type, so distinct users over any range and zone are exact.
-var userBuckets = Projection{
-	Name:    "user_buckets",
+// userCounts counts each user's events per UTC hour (and quarter of it), day
+// and month, per community and event type, and for every type: a user's page
+// and a community's top users read a few hundred rows whatever the range.
+var userCounts = Projection{
+	Name:    "user_counts",
 	lockKey: lockBase + 2,
 	apply: func(ctx context.Context, q *db.Queries, version int32, from, to Position) (int64, error) {
-		return q.UserBucketsApply(ctx, db.UserBucketsApplyParams{
+		return q.UserCountsApply(ctx, db.UserCountsApplyParams{
 			Version: version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
 		})
 	},
 	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {
-		return q.UserBucketsDeleteVersion(ctx, version)
+		return q.UserCountsDeleteVersion(ctx, version)
 	},
 	deleteOtherVersions: func(ctx context.Context, q *db.Queries, keep int32) error {
-		return q.UserBucketsDeleteOtherVersions(ctx, keep)
+		return q.UserCountsDeleteOtherVersions(ctx, keep)
 	},
 }

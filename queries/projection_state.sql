@@ -93,6 +93,13 @@ SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows FROM (
 ORDER BY b.tx_id DESC, b.id DESC
 LIMIT 1;
 
+-- name: ActivityLogEnd :one
+-- The last (tx_id, id) of the log as this transaction sees it (test
+-- fixtures: projections.ApplyWholeLog).
+SELECT a.tx_id, a.id FROM activities a
+ORDER BY a.tx_id DESC, a.id DESC
+LIMIT 1;
+
 -- name: ActivityBacklog :one
 -- What a checkpoint has not applied yet: rows, and the age at now (a
 -- clock passed in) of the oldest received of them (0 when there are none).
@@ -107,11 +114,17 @@ DELETE FROM event_counts WHERE version = @version::int;
 -- name: EventCountsDeleteOtherVersions :exec
 DELETE FROM event_counts WHERE version <> @keep::int;
 
--- name: UserBucketsDeleteVersion :exec
-DELETE FROM user_buckets WHERE version = @version::int;
+-- name: UserSketchesDeleteVersion :exec
+DELETE FROM user_sketches WHERE version = @version::int;
 
--- name: UserBucketsDeleteOtherVersions :exec
-DELETE FROM user_buckets WHERE version <> @keep::int;
+-- name: UserSketchesDeleteOtherVersions :exec
+DELETE FROM user_sketches WHERE version <> @keep::int;
+
+-- name: UserCountsDeleteVersion :exec
+DELETE FROM user_counts WHERE version = @version::int;
+
+-- name: UserCountsDeleteOtherVersions :exec
+DELETE FROM user_counts WHERE version <> @keep::int;
 
 -- name: UserStatsDeleteVersion :exec
 DELETE FROM user_stats WHERE version = @version::int;
@@ -128,8 +141,10 @@ DELETE FROM community_stats WHERE version <> @keep::int;
 -- name: ProjectorPlanSettings :exec
 -- Starts every projector transaction. JIT compilation of plans that span
 -- hundreds of daily partitions costs seconds per statement and buys nothing
--- for set-based batches: off for this transaction.
-SELECT set_config('jit', 'off', true);
+-- for set-based batches: off for this transaction. A rebuild's batches
+-- aggregate hundreds of thousands of rows: 128MB of work_mem keeps their
+-- hash tables and sorts in memory (the default 4MB spills them to disk).
+SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true);
 
 -- name: ProjectorEnableSort :exec
 -- Sets enable_sort for the rest of the transaction. Off while

@@ -9,27 +9,127 @@
 SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS watermark;
 
 -- name: EventCountsApply :execrows
-INSERT INTO event_counts AS t (version, bucket, community_id, event_type, events)
-SELECT @version::int, date_bin('15 minutes', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
-       COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid), a.event_type, count(*)
-FROM activities a
-WHERE (a.tx_id, a.id) > (@from_tx::bigint, @from_id::bigint)
-  AND (a.tx_id, a.id) <= (@to_tx::bigint, @to_id::bigint)
-GROUP BY 2, 3, 4
-ON CONFLICT (version, bucket, community_id, event_type)
-DO UPDATE SET events = t.events + EXCLUDED.events;
+-- Events per UTC hour (with the events of each quarter of it), day and
+-- month, per community and for the platform (the all-communities key
+-- ffffffff-ffff-ffff-ffff-ffffffffffff, which also counts events without a
+-- community), per event type and for every type (the empty event type).
+WITH quarters AS (
+    SELECT date_bin('15 minutes', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS quarter,
+           a.community_id, a.event_type, count(*) AS n
+    FROM activities a
+    WHERE (a.tx_id, a.id) > (@from_tx::bigint, @from_id::bigint)
+      AND (a.tx_id, a.id) <= (@to_tx::bigint, @to_id::bigint)
+    GROUP BY 1, 2, 3
+), base AS (
+    SELECT x.hour, qs.community_id, qs.event_type,
+           COALESCE(sum(qs.n) FILTER (WHERE qs.quarter = x.hour), 0)::bigint AS q0,
+           COALESCE(sum(qs.n) FILTER (WHERE qs.quarter = x.hour + interval '15 minutes'), 0)::bigint AS q1,
+           COALESCE(sum(qs.n) FILTER (WHERE qs.quarter = x.hour + interval '30 minutes'), 0)::bigint AS q2,
+           COALESCE(sum(qs.n) FILTER (WHERE qs.quarter = x.hour + interval '45 minutes'), 0)::bigint AS q3
+    FROM quarters qs
+    CROSS JOIN LATERAL (SELECT date_bin('1 hour', qs.quarter, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS hour) x
+    GROUP BY 1, 2, 3
+), keyed AS (
+    SELECT b.hour, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid AS community_id, ''::text AS event_type,
+           sum(b.q0)::bigint AS q0, sum(b.q1)::bigint AS q1, sum(b.q2)::bigint AS q2, sum(b.q3)::bigint AS q3
+    FROM base b GROUP BY b.hour
+    UNION ALL
+    SELECT b.hour, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid, b.event_type,
+           sum(b.q0)::bigint, sum(b.q1)::bigint, sum(b.q2)::bigint, sum(b.q3)::bigint
+    FROM base b GROUP BY b.hour, b.event_type
+    UNION ALL
+    SELECT b.hour, b.community_id, '',
+           sum(b.q0)::bigint, sum(b.q1)::bigint, sum(b.q2)::bigint, sum(b.q3)::bigint
+    FROM base b WHERE b.community_id IS NOT NULL GROUP BY b.hour, b.community_id
+    UNION ALL
+    SELECT b.hour, b.community_id, b.event_type, b.q0, b.q1, b.q2, b.q3
+    FROM base b WHERE b.community_id IS NOT NULL
+), tiers AS (
+    SELECT 'h'::text AS res, kd.hour AS bucket, kd.community_id, kd.event_type,
+           kd.q0 + kd.q1 + kd.q2 + kd.q3 AS events, ARRAY[kd.q0, kd.q1, kd.q2, kd.q3] AS quarters
+    FROM keyed kd
+    UNION ALL
+    SELECT 'd', date_bin('1 day', kd.hour, TIMESTAMPTZ '2000-01-01 00:00:00+00'), kd.community_id, kd.event_type,
+           sum(kd.q0 + kd.q1 + kd.q2 + kd.q3)::bigint, NULL
+    FROM keyed kd GROUP BY 2, 3, 4
+    UNION ALL
+    SELECT 'm', date_trunc('month', kd.hour, 'UTC'), kd.community_id, kd.event_type,
+           sum(kd.q0 + kd.q1 + kd.q2 + kd.q3)::bigint, NULL
+    FROM keyed kd GROUP BY 2, 3, 4
+)
+INSERT INTO event_counts AS t (version, res, bucket, community_id, event_type, events, quarters)
+SELECT @version::int, tr.res, tr.bucket, tr.community_id, tr.event_type, tr.events, tr.quarters
+FROM tiers tr
+ORDER BY tr.res, tr.community_id, tr.bucket, tr.event_type
+ON CONFLICT (version, res, community_id, bucket, event_type) DO UPDATE SET
+    events = t.events + EXCLUDED.events,
+    quarters = CASE WHEN t.res = 'h' THEN ARRAY[t.quarters[1] + EXCLUDED.quarters[1], t.quarters[2] + EXCLUDED.quarters[2],
+                                                t.quarters[3] + EXCLUDED.quarters[3], t.quarters[4] + EXCLUDED.quarters[4]] END;
 
--- name: UserBucketsApply :execrows
-INSERT INTO user_buckets AS t (version, bucket, community_id, event_type, user_id, events)
-SELECT @version::int, date_bin('15 minutes', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
-       COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid), a.event_type, a.user_id, count(*)
+-- name: UserSketchActivities :many
+-- The distinct (UTC hour, community, event type, user) of a range, which
+-- projections/user_sketches.go folds into the sketches of every tier and key.
+SELECT date_bin('1 hour', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')::timestamptz AS hour,
+       a.community_id, a.event_type, a.user_id::uuid AS user_id
 FROM activities a
 WHERE (a.tx_id, a.id) > (@from_tx::bigint, @from_id::bigint)
   AND (a.tx_id, a.id) <= (@to_tx::bigint, @to_id::bigint)
   AND a.user_id IS NOT NULL
-GROUP BY 2, 3, 4, 5
-ON CONFLICT (version, bucket, community_id, event_type, user_id)
-DO UPDATE SET events = t.events + EXCLUDED.events;
+GROUP BY 1, 2, 3, 4;
+
+-- name: UserSketchesGet :many
+-- The stored sketches of the given keys (those that exist).
+SELECT s.res, s.bucket, s.community_id, s.event_type, s.sketch
+FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
+             unnest(@communities::uuid[]) AS community_id, unnest(@event_types::text[]) AS event_type) k
+JOIN user_sketches s
+  ON s.version = @version::int AND s.res = k.res AND s.community_id = k.community_id
+ AND s.bucket = k.bucket AND s.event_type = k.event_type;
+
+-- name: UserSketchesPut :exec
+-- Stores merged sketches (the caller merged the stored ones in).
+INSERT INTO user_sketches AS t (version, res, bucket, community_id, event_type, users, exact, sketch)
+SELECT @version::int, k.res, k.bucket, k.community_id, k.event_type, k.users, k.exact, k.sketch
+FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
+             unnest(@communities::uuid[]) AS community_id, unnest(@event_types::text[]) AS event_type,
+             unnest(@users::bigint[]) AS users, unnest(@exact::bool[]) AS exact,
+             unnest(@sketches::bytea[]) AS sketch) k
+ON CONFLICT (version, res, community_id, bucket, event_type) DO UPDATE SET
+    users = EXCLUDED.users, exact = EXCLUDED.exact, sketch = EXCLUDED.sketch;
+
+-- name: UserCountsApply :execrows
+-- Each user's events per UTC day and month, per community (the nil UUID for
+-- none), per event type and for every type (the empty event type). A day row also lists the
+-- quarter of the day (0..95) of each of its events in qs, so a local day
+-- of any zone is a sum over one or two day rows.
+WITH base AS (
+    SELECT a.user_id, COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid) AS community_id,
+           a.event_type, date_bin('1 day', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS day,
+           (floor(date_part('epoch', a.created_at))::bigint % 86400 / 900)::smallint AS q
+    FROM activities a
+    WHERE (a.tx_id, a.id) > (@from_tx::bigint, @from_id::bigint)
+      AND (a.tx_id, a.id) <= (@to_tx::bigint, @to_id::bigint)
+      AND a.user_id IS NOT NULL
+), keyed AS (
+    SELECT b.user_id, b.community_id, b.event_type, b.day, count(*) AS events, array_agg(b.q) AS qs
+    FROM base b GROUP BY 1, 2, 3, 4
+    UNION ALL
+    SELECT b.user_id, b.community_id, '', b.day, count(*), array_agg(b.q)
+    FROM base b GROUP BY 1, 2, 4
+), tiers AS (
+    SELECT 'd'::text AS res, kd.day AS bucket, kd.user_id, kd.community_id, kd.event_type, kd.events, kd.qs
+    FROM keyed kd
+    UNION ALL
+    SELECT 'm', date_trunc('month', kd.day, 'UTC'), kd.user_id, kd.community_id, kd.event_type, sum(kd.events)::bigint, NULL
+    FROM keyed kd GROUP BY 2, 3, 4, 5
+)
+INSERT INTO user_counts AS t (version, user_id, res, bucket, community_id, event_type, events, qs)
+SELECT @version::int, tr.user_id, tr.res, tr.bucket, tr.community_id, tr.event_type, tr.events, tr.qs
+FROM tiers tr
+ORDER BY tr.user_id, tr.res, tr.bucket, tr.community_id, tr.event_type
+ON CONFLICT (version, user_id, res, bucket, community_id, event_type) DO UPDATE SET
+    events = t.events + EXCLUDED.events,
+    qs = t.qs || EXCLUDED.qs;
 
 -- name: UserStatsApply :execrows
 INSERT INTO user_stats AS t (version, user_id, community_id, first_seen, last_seen, events)

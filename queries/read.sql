@@ -7,105 +7,116 @@
 -- hundreds of partitions or rollup rows it costs far more than it saves.
 SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true);
 
--- name: EventCountsSeries :many
--- Events per series bucket.
-SELECT width_bucket(ec.bucket, @bounds::timestamptz[])::int AS slot,
-       sum(ec.events)::bigint AS events
-FROM event_counts ec
-WHERE ec.version = (SELECT p.current_version FROM projections p WHERE p.name = 'event_counts')
-  AND ec.bucket >= @start_at::timestamptz AND ec.bucket < @end_at::timestamptz
-  AND (@all_communities::bool OR ec.community_id = ANY (@communities::uuid[]))
-  AND (@event_type::text = '' OR ec.event_type = @event_type::text)
-GROUP BY 1
-ORDER BY 1;
-
--- name: EventCountsByType :many
--- Events per event type, most first, then by name.
-SELECT ec.event_type, sum(ec.events)::bigint AS events
-FROM event_counts ec
-WHERE ec.version = (SELECT p.current_version FROM projections p WHERE p.name = 'event_counts')
-  AND ec.bucket >= @start_at::timestamptz AND ec.bucket < @end_at::timestamptz
-  AND (@all_communities::bool OR ec.community_id = ANY (@communities::uuid[]))
-GROUP BY ec.event_type
-ORDER BY 2 DESC, ec.event_type COLLATE "C";
+-- name: EventCountsSlots :many
+-- Events per event type (the all-types rows when @event_type is empty,
+-- each type when it is '*', else that one) over the pieces of the read plan
+-- (read/plan.go: whole rollup rows, or quarters [qlo, qhi) of an hour row),
+-- by the start of the part of each row selected: each lies in one slot of
+-- the series, which the caller finds (a width_bucket here would unpack the
+-- bounds array once per row).
+SELECT (e.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
+       e.event_type,
+       sum(CASE WHEN p.qlo = 0 AND p.qhi = 4 THEN e.events
+                ELSE (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x) END)::bigint AS events
+FROM (SELECT unnest(@res::text[]) AS res, unnest(@lo::timestamptz[]) AS lo, unnest(@hi::timestamptz[]) AS hi,
+             unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
+JOIN event_counts e
+  ON e.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'event_counts')
+ AND e.res = p.res AND e.community_id = ANY (@keys::uuid[])
+ AND e.bucket >= p.lo AND e.bucket < p.hi
+ AND CASE @event_type::text WHEN '*' THEN e.event_type <> '' ELSE e.event_type = @event_type::text END
+GROUP BY 1, 2;
 
 -- name: EventCountsTopCommunities :many
--- The communities with the most events (never the nil UUID), with their
--- names and the number of communities with any event in the range.
+-- The communities with the most events over the plan's pieces, with their
+-- names and the number of communities with any event in them.
 WITH c AS (
-    SELECT ec.community_id, sum(ec.events) AS events
-    FROM event_counts ec
-    WHERE ec.version = (SELECT p.current_version FROM projections p WHERE p.name = 'event_counts')
-      AND ec.bucket >= @start_at::timestamptz AND ec.bucket < @end_at::timestamptz
-      AND (@all_communities::bool OR ec.community_id = ANY (@communities::uuid[]))
-      AND ec.community_id <> '00000000-0000-0000-0000-000000000000'::uuid
-    GROUP BY ec.community_id
+    SELECT e.community_id,
+           sum(CASE WHEN p.qlo = 0 AND p.qhi = 4 THEN e.events
+                    ELSE (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x) END) AS events
+    FROM (SELECT unnest(@res::text[]) AS res, unnest(@lo::timestamptz[]) AS lo, unnest(@hi::timestamptz[]) AS hi,
+                 unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
+    JOIN event_counts e
+      ON e.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'event_counts')
+     AND e.res = p.res AND e.event_type = '' AND e.bucket >= p.lo AND e.bucket < p.hi
+     AND e.community_id <> 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
+     AND (@all_communities::bool OR e.community_id = ANY (@communities::uuid[]))
+    GROUP BY e.community_id
+    HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 4 THEN e.events
+                    ELSE (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x) END) > 0
 )
 SELECT c.community_id, cs.name, c.events::bigint AS events,
        (SELECT count(*) FROM c)::bigint AS communities
 FROM c
 LEFT JOIN community_stats cs
-  ON cs.version = (SELECT p.current_version FROM projections p WHERE p.name = 'community_stats')
+  ON cs.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'community_stats')
  AND cs.community_id = c.community_id
 ORDER BY c.events DESC, c.community_id
 LIMIT @max_rows::int;
 
--- name: UserBucketsActive :one
--- Exact distinct users over the whole range.
-SELECT count(DISTINCT ub.user_id)::bigint AS users
-FROM user_buckets ub
-WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-  AND ub.bucket >= @start_at::timestamptz AND ub.bucket < @end_at::timestamptz
-  AND (@all_communities::bool OR ub.community_id = ANY (@communities::uuid[]));
+-- name: UserSketchesSlots :many
+-- Distinct users per rollup row and event type (as in EventCountsSlots)
+-- over the plan's pieces, by the start of the part of the row selected: each
+-- row's own estimate, and its sketch when @with_sketch (the caller merges
+-- the rows of a slot). A piece of quarters
+-- selects its whole hour row: sketches do not split.
+SELECT (s.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
+       s.event_type, s.users, s.exact,
+       CASE WHEN @with_sketch::bool THEN s.sketch ELSE ''::bytea END::bytea AS sketch
+FROM (SELECT unnest(@res::text[]) AS res, unnest(@lo::timestamptz[]) AS lo, unnest(@hi::timestamptz[]) AS hi,
+             unnest(@qlo::int[]) AS qlo) p
+JOIN user_sketches s
+  ON s.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_sketches')
+ AND s.res = p.res AND s.community_id = ANY (@keys::uuid[])
+ AND s.bucket >= p.lo AND s.bucket < p.hi
+ AND CASE @event_type::text WHEN '*' THEN s.event_type <> '' ELSE s.event_type = @event_type::text END;
 
--- name: UserBucketsActiveSeries :many
--- Exact distinct users per series bucket.
-SELECT width_bucket(ub.bucket, @bounds::timestamptz[])::int AS slot,
-       count(DISTINCT ub.user_id)::bigint AS users
-FROM user_buckets ub
-WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-  AND ub.bucket >= @start_at::timestamptz AND ub.bucket < @end_at::timestamptz
-  AND (@all_communities::bool OR ub.community_id = ANY (@communities::uuid[]))
-GROUP BY 1
-ORDER BY 1;
+-- name: UserCountsTopLists :many
+-- For each given rollup row (res, bucket) of community @community_id, its
+-- @per_bucket users with the most events (every type), most first.
+SELECT k.res::text AS res, k.bucket::timestamptz AS bucket, t.user_id, t.events
+FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket) k
+CROSS JOIN LATERAL (
+    SELECT u.user_id, u.events
+    FROM user_counts u
+    WHERE u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
+      AND u.community_id = @community_id::uuid AND u.event_type = ''
+      AND u.res = k.res AND u.bucket = k.bucket
+    ORDER BY u.events DESC
+    LIMIT @per_bucket::int
+) t;
 
--- name: UserBucketsTopUsers :many
--- The users with the most events, then by id.
-SELECT ub.user_id, sum(ub.events)::bigint AS events
-FROM user_buckets ub
-WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-  AND ub.bucket >= @start_at::timestamptz AND ub.bucket < @end_at::timestamptz
-  AND (@all_communities::bool OR ub.community_id = ANY (@communities::uuid[]))
-GROUP BY ub.user_id
-ORDER BY 2 DESC, ub.user_id
+-- name: UserCountsInCommunity :many
+-- The events of the given users in community @community_id over the day
+-- units of the read plan (read/plan.go: month and day rows, or quarters
+-- [qlo, qhi) of a day row).
+SELECT u.user_id, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+                ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END)::bigint AS events
+FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
+             unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
+JOIN user_counts u
+  ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
+ AND u.user_id = ANY (@user_ids::uuid[]) AND u.res = p.res AND u.bucket = p.bucket
+ AND u.community_id = @community_id::uuid AND u.event_type = ''
+GROUP BY u.user_id;
+
+-- name: UserCountsTopUsers :many
+-- The users with the most events in community @community_id over the day
+-- units, then by id: every user's sum (read/top_users.go uses it when the
+-- top lists cannot settle the answer).
+SELECT u.user_id, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+                ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END)::bigint AS events
+FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
+             unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
+JOIN user_counts u
+  ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
+ AND u.community_id = @community_id::uuid AND u.event_type = ''
+ AND u.res = p.res AND u.bucket = p.bucket
+GROUP BY u.user_id
+HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+                ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END) > 0
+ORDER BY 2 DESC, u.user_id
 LIMIT @max_rows::int;
-
--- name: EventSeries :many
--- One row per (series bucket, event type) with events, with its exact
--- distinct users, ordered by bucket then event type.
-WITH e AS (
-    SELECT width_bucket(ec.bucket, @bounds::timestamptz[]) AS slot, ec.event_type, sum(ec.events) AS events
-    FROM event_counts ec
-    WHERE ec.version = (SELECT p.current_version FROM projections p WHERE p.name = 'event_counts')
-      AND ec.bucket >= @start_at::timestamptz AND ec.bucket < @end_at::timestamptz
-      AND (@all_communities::bool OR ec.community_id = ANY (@communities::uuid[]))
-      AND (@event_type::text = '' OR ec.event_type = @event_type::text)
-    GROUP BY 1, 2
-), u AS (
-    SELECT width_bucket(ub.bucket, @bounds::timestamptz[]) AS slot, ub.event_type, count(DISTINCT ub.user_id) AS users
-    FROM user_buckets ub
-    WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-      AND ub.bucket >= @start_at::timestamptz AND ub.bucket < @end_at::timestamptz
-      AND (@all_communities::bool OR ub.community_id = ANY (@communities::uuid[]))
-      AND (@event_type::text = '' OR ub.event_type = @event_type::text)
-    GROUP BY 1, 2
-)
-SELECT e.slot::int AS slot, e.event_type, e.events::bigint AS events,
-       COALESCE(u.users, 0)::bigint AS unique_users
-FROM e
-LEFT JOIN u ON u.slot = e.slot AND u.event_type = e.event_type
-WHERE e.events > 0
-ORDER BY e.slot, e.event_type COLLATE "C";
 
 -- name: CommunityStatsGet :one
 -- A community as the log knows it; created_at is the time of its latest
@@ -126,39 +137,38 @@ WHERE us.version = (SELECT p.current_version FROM projections p WHERE p.name = '
   AND (@all_communities::bool OR us.community_id = ANY (@communities::uuid[]))
 GROUP BY us.user_id;
 
--- name: UserBucketsUserSeries :many
--- One user's events per series bucket.
-SELECT width_bucket(ub.bucket, @bounds::timestamptz[])::int AS slot, sum(ub.events)::bigint AS events
-FROM user_buckets ub
-WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-  AND ub.user_id = @user_id::uuid
-  AND ub.bucket >= @start_at::timestamptz AND ub.bucket < @end_at::timestamptz
-  AND (@all_communities::bool OR ub.community_id = ANY (@communities::uuid[]))
-GROUP BY 1
-ORDER BY 1;
+-- name: UserCountsSlots :many
+-- One user's events in the scope per event type (selected as in
+-- EventCountsSlots) over the day units of the read plan, by the start of
+-- the part of each row selected (the caller finds its slot).
+SELECT (u.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
+       u.event_type, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+                ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END)::bigint AS events
+FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
+             unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
+JOIN user_counts u
+  ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
+ AND u.user_id = @user_id::uuid AND u.res = p.res AND u.bucket = p.bucket
+ AND (@all_communities::bool OR u.community_id = ANY (@communities::uuid[]))
+ AND CASE @event_type::text WHEN '*' THEN u.event_type <> '' ELSE u.event_type = @event_type::text END
+GROUP BY 1, 2;
 
--- name: UserBucketsUserByType :many
--- One user's events per event type, most first, then by name.
-SELECT ub.event_type, sum(ub.events)::bigint AS events
-FROM user_buckets ub
-WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-  AND ub.user_id = @user_id::uuid
-  AND ub.bucket >= @start_at::timestamptz AND ub.bucket < @end_at::timestamptz
-  AND (@all_communities::bool OR ub.community_id = ANY (@communities::uuid[]))
-GROUP BY ub.event_type
-ORDER BY 2 DESC, ub.event_type COLLATE "C";
-
--- name: UserBucketsUserByCommunity :many
--- One user's events per community (never the nil UUID), most first, then by id.
-SELECT ub.community_id, sum(ub.events)::bigint AS events
-FROM user_buckets ub
-WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-  AND ub.user_id = @user_id::uuid
-  AND ub.bucket >= @start_at::timestamptz AND ub.bucket < @end_at::timestamptz
-  AND (@all_communities::bool OR ub.community_id = ANY (@communities::uuid[]))
-  AND ub.community_id <> '00000000-0000-0000-0000-000000000000'::uuid
-GROUP BY ub.community_id
-ORDER BY 2 DESC, ub.community_id;
+-- name: UserCountsByCommunity :many
+-- One user's events per community in the scope (never the nil UUID) over
+-- the day units, most first, then by id.
+SELECT u.community_id, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+                ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END)::bigint AS events
+FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
+             unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
+JOIN user_counts u
+  ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
+ AND u.user_id = @user_id::uuid AND u.res = p.res AND u.bucket = p.bucket
+ AND (@all_communities::bool OR u.community_id = ANY (@communities::uuid[]))
+ AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid AND u.event_type = ''
+GROUP BY u.community_id
+HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+                ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END) > 0
+ORDER BY 2 DESC, u.community_id;
 
 -- name: ActivityFeed :many
 -- The log newest first by (created_at, id), after the keyset cursor

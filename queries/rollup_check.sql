@@ -6,35 +6,120 @@
 -- from queries/projections.sql on purpose.
 
 -- name: RollupCheckEventCounts :many
+-- Every tier (UTC hour with its quarters, day, month) and key (each
+-- community and the platform; each event type and every type).
 WITH stored AS (
-    SELECT t.bucket, t.community_id, t.event_type, t.events FROM event_counts t
+    SELECT t.res, t.bucket, t.community_id, t.event_type, t.events, COALESCE(t.quarters, '{}') AS quarters
+    FROM event_counts t
     WHERE t.version = (SELECT p.current_version FROM projections p WHERE p.name = 'event_counts')
+), acts AS (
+    SELECT a.created_at, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid AS community_id, ''::text AS event_type FROM activities a
+    UNION ALL
+    SELECT a.created_at, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid, a.event_type FROM activities a
+    UNION ALL
+    SELECT a.created_at, a.community_id, '' FROM activities a WHERE a.community_id IS NOT NULL
+    UNION ALL
+    SELECT a.created_at, a.community_id, a.event_type FROM activities a WHERE a.community_id IS NOT NULL
 ), recomputed AS (
-    SELECT date_bin('15 minutes', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
-           COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid) AS community_id,
-           a.event_type, count(*) AS events
-    FROM activities a GROUP BY 1, 2, 3
+    SELECT 'h'::text AS res, date_trunc('hour', x.created_at, 'UTC') AS bucket, x.community_id, x.event_type,
+           count(*) AS events,
+           ARRAY[count(*) FILTER (WHERE extract(minute FROM x.created_at AT TIME ZONE 'UTC') < 15),
+                 count(*) FILTER (WHERE extract(minute FROM x.created_at AT TIME ZONE 'UTC') >= 15
+                                    AND extract(minute FROM x.created_at AT TIME ZONE 'UTC') < 30),
+                 count(*) FILTER (WHERE extract(minute FROM x.created_at AT TIME ZONE 'UTC') >= 30
+                                    AND extract(minute FROM x.created_at AT TIME ZONE 'UTC') < 45),
+                 count(*) FILTER (WHERE extract(minute FROM x.created_at AT TIME ZONE 'UTC') >= 45)]::bigint[] AS quarters
+    FROM acts x GROUP BY 2, 3, 4
+    UNION ALL
+    SELECT 'd', date_trunc('day', x.created_at, 'UTC'), x.community_id, x.event_type, count(*), '{}'::bigint[]
+    FROM acts x GROUP BY 2, 3, 4
+    UNION ALL
+    SELECT 'm', date_trunc('month', x.created_at, 'UTC'), x.community_id, x.event_type, count(*), '{}'::bigint[]
+    FROM acts x GROUP BY 2, 3, 4
 )
-SELECT 'rollup'::text AS side, d.bucket, d.community_id, d.event_type, d.events
+SELECT 'rollup'::text AS side, d.res, d.bucket, d.community_id, d.event_type, d.events, d.quarters::text AS quarters
 FROM (SELECT * FROM stored EXCEPT SELECT * FROM recomputed) d
 UNION ALL
-SELECT 'log'::text AS side, d.bucket, d.community_id, d.event_type, d.events
+SELECT 'log'::text AS side, d.res, d.bucket, d.community_id, d.event_type, d.events, d.quarters::text AS quarters
 FROM (SELECT * FROM recomputed EXCEPT SELECT * FROM stored) d;
 
--- name: RollupCheckUserBuckets :many
+-- name: RollupCheckUserSketches :many
+-- Distinct users per tier and key: an exact row must equal the count over
+-- the log, an estimate must lie within @tolerance of it (relative).
 WITH stored AS (
-    SELECT t.bucket, t.community_id, t.event_type, t.user_id, t.events FROM user_buckets t
-    WHERE t.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
+    SELECT t.res, t.bucket, t.community_id, t.event_type, t.users, t.exact, @tolerance::float8 AS tolerance
+    FROM user_sketches t
+    WHERE t.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_sketches')
+), acts AS (
+    SELECT a.created_at, a.user_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid AS community_id, ''::text AS event_type
+    FROM activities a WHERE a.user_id IS NOT NULL
+    UNION ALL
+    SELECT a.created_at, a.user_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid, a.event_type
+    FROM activities a WHERE a.user_id IS NOT NULL
+    UNION ALL
+    SELECT a.created_at, a.user_id, a.community_id, ''
+    FROM activities a WHERE a.user_id IS NOT NULL AND a.community_id IS NOT NULL
+    UNION ALL
+    SELECT a.created_at, a.user_id, a.community_id, a.event_type
+    FROM activities a WHERE a.user_id IS NOT NULL AND a.community_id IS NOT NULL
 ), recomputed AS (
-    SELECT date_bin('15 minutes', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
-           COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid) AS community_id,
-           a.event_type, a.user_id, count(*) AS events
-    FROM activities a WHERE a.user_id IS NOT NULL GROUP BY 1, 2, 3, 4
+    SELECT 'h'::text AS res, date_trunc('hour', x.created_at, 'UTC') AS bucket, x.community_id, x.event_type,
+           count(DISTINCT x.user_id) AS users
+    FROM acts x GROUP BY 2, 3, 4
+    UNION ALL
+    SELECT 'd', date_trunc('day', x.created_at, 'UTC'), x.community_id, x.event_type, count(DISTINCT x.user_id)
+    FROM acts x GROUP BY 2, 3, 4
+    UNION ALL
+    SELECT 'm', date_trunc('month', x.created_at, 'UTC'), x.community_id, x.event_type, count(DISTINCT x.user_id)
+    FROM acts x GROUP BY 2, 3, 4
 )
-SELECT 'rollup'::text AS side, d.bucket, d.community_id, d.event_type, d.user_id, d.events
+SELECT s.res, s.bucket, s.community_id, s.event_type, s.users AS stored_users, s.exact,
+       COALESCE(r.users, -1)::bigint AS log_users
+FROM stored s
+LEFT JOIN recomputed r
+  ON r.res = s.res AND r.bucket = s.bucket AND r.community_id = s.community_id AND r.event_type = s.event_type
+WHERE r.users IS NULL
+   OR (s.exact AND s.users <> r.users)
+   OR (NOT s.exact AND abs(s.users - r.users) > s.tolerance * r.users)
+UNION ALL
+SELECT r.res, r.bucket, r.community_id, r.event_type, -1::bigint, false, r.users
+FROM recomputed r
+WHERE NOT EXISTS (SELECT 1 FROM stored s
+                  WHERE s.res = r.res AND s.bucket = r.bucket AND s.community_id = r.community_id
+                    AND s.event_type = r.event_type);
+
+-- name: RollupCheckUserCounts :many
+-- Each user's events per UTC day (with the sorted quarters of the day of
+-- its events) and month, per community (the nil UUID for none), per event
+-- type and for every type.
+WITH stored AS (
+    SELECT t.res, t.bucket, t.user_id, t.community_id, t.event_type, t.events,
+           COALESCE((SELECT array_agg(x ORDER BY x) FROM unnest(t.qs) x), '{}')::int[] AS qs
+    FROM user_counts t
+    WHERE t.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_counts')
+), logged AS (
+    SELECT a.created_at, a.user_id, COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid) AS community_id,
+           a.event_type,
+           (extract(hour FROM a.created_at AT TIME ZONE 'UTC') * 4
+            + floor(extract(minute FROM a.created_at AT TIME ZONE 'UTC') / 15))::int AS q
+    FROM activities a WHERE a.user_id IS NOT NULL
+), acts AS (
+    SELECT l.created_at, l.user_id, l.community_id, ''::text AS event_type, l.q FROM logged l
+    UNION ALL
+    SELECT l.created_at, l.user_id, l.community_id, l.event_type, l.q FROM logged l
+), recomputed AS (
+    SELECT 'd'::text AS res, date_trunc('day', x.created_at, 'UTC') AS bucket, x.user_id, x.community_id, x.event_type,
+           count(*) AS events,
+           array_agg(x.q ORDER BY x.q)::int[] AS qs
+    FROM acts x GROUP BY 2, 3, 4, 5
+    UNION ALL
+    SELECT 'm', date_trunc('month', x.created_at, 'UTC'), x.user_id, x.community_id, x.event_type, count(*), '{}'::int[]
+    FROM acts x GROUP BY 2, 3, 4, 5
+)
+SELECT 'rollup'::text AS side, d.res, d.bucket, d.user_id, d.community_id, d.event_type, d.events, d.qs::text AS quarters
 FROM (SELECT * FROM stored EXCEPT SELECT * FROM recomputed) d
 UNION ALL
-SELECT 'log'::text AS side, d.bucket, d.community_id, d.event_type, d.user_id, d.events
+SELECT 'log'::text AS side, d.res, d.bucket, d.user_id, d.community_id, d.event_type, d.events, d.qs::text AS quarters
 FROM (SELECT * FROM recomputed EXCEPT SELECT * FROM stored) d;
 
 -- name: RollupCheckUserStats :many

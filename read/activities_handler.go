@@ -1,6 +1,7 @@
 package read
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -86,7 +87,7 @@ func (a *API) activities(r *http.Request, k auth.Key) (any, error) {
 	}
 	var rows []db.ActivityFeedRow
 	err := a.inTx(r.Context(), func(q *db.Queries) (err error) {
-		rows, err = q.ActivityFeed(r.Context(), arg)
+		rows, err = feedPage(r.Context(), q, arg, a.cfg.Now())
 		return err
 	})
 	if err != nil {
@@ -128,6 +129,56 @@ func (a *API) activities(r *http.Request, k auth.Key) (any, error) {
 		v.Activities = append(v.Activities, av)
 	}
 	return v, nil
+}
+
+// feedWindows are the spans, newest first, that feedPage reads one after
+// another before reading the rest of the log at once.
+var feedWindows = []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour, 365 * 24 * time.Hour}
+
+// feedPage reads arg.MaxRows rows of the feed, newest first. The log is
+// partitioned by day, and a query over every partition spends longer
+// planning than reading 100 rows: so the page is read in growing windows
+// back from its newest possible row (the cursor, to, or now), each bounded
+// in created_at so that only its partitions are planned, until the page is
+// full or the log (or from) is exhausted. The windows are disjoint and
+// descending, so the rows come out in feed order.
+func feedPage(ctx context.Context, q *db.Queries, arg db.ActivityFeedParams, now time.Time) ([]db.ActivityFeedRow, error) {
+	upper := arg.ToAt // exclusive; invalid for none
+	if arg.BeforeAt.Valid {
+		// (created_at, id) < (before_at, before_id) allows created_at = before_at.
+		if b := arg.BeforeAt.Time.Add(time.Microsecond); !upper.Valid || b.Before(upper.Time) {
+			upper = pgtype.Timestamptz{Time: b, Valid: true}
+		}
+	}
+	anchor := now
+	if upper.Valid {
+		anchor = upper.Time
+	}
+	var rows []db.ActivityFeedRow
+	want := arg.MaxRows
+	for i := 0; ; i++ {
+		w := arg
+		w.ToAt = upper
+		w.MaxRows = want - int32(len(rows))
+		last := i >= len(feedWindows)
+		if !last {
+			lower := anchor.Add(-feedWindows[i])
+			if arg.FromAt.Valid && !lower.After(arg.FromAt.Time) {
+				last = true // from is inside this window
+			} else {
+				w.FromAt = pgtype.Timestamptz{Time: lower, Valid: true}
+			}
+		}
+		got, err := q.ActivityFeed(ctx, w)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, got...)
+		if last || int32(len(rows)) >= want {
+			return rows, nil
+		}
+		upper = w.FromAt
+	}
 }
 
 // instant parses the feed's from or to: a date YYYY-MM-DD in loc (the whole

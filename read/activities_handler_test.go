@@ -1,13 +1,17 @@
 package read
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 func TestActivities_NewestFirstWithEveryFieldAndNulls(t *testing.T) {
@@ -183,5 +187,71 @@ func TestActivities_Filters(t *testing.T) {
 		if got := count(q); got != want {
 			t.Errorf("%q: %d activities, want %d", q, got, want)
 		}
+	}
+}
+
+// TestActivities_PagesAcrossTheReadWindows spreads activities from the
+// future to two years back, so that pages are filled from several of
+// feedPage's windows, with and without from/to, and checks that every page
+// sequence gives exactly the log's rows in feed order.
+func TestActivities_PagesAcrossTheReadWindows(t *testing.T) {
+	t.Parallel()
+	ages := []time.Duration{-3 * time.Minute, time.Hour, 23 * time.Hour, 25 * time.Hour, 6 * 24 * time.Hour,
+		8 * 24 * time.Hour, 29 * 24 * time.Hour, 31 * 24 * time.Hour, 200 * 24 * time.Hour, 366 * 24 * time.Hour,
+		700 * 24 * time.Hour}
+	var evs []ev
+	for i, age := range ages {
+		for j := range 2 {
+			evs = append(evs, ev{typ: "user.login", user: uuid.New(), at: testNow.Add(-age).Add(time.Duration(i*10+j) * time.Second)})
+		}
+	}
+	f := newFixture(t)
+	f.store(evs...)
+	never := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		filter   string
+		from, to time.Time
+	}{
+		{"", time.Time{}, never},
+		{"&from=2026-10-01", time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), never},
+		{"&to=2026-11-14", time.Time{}, time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC)},
+		{"&from=2025-01-01&to=2026-11-20T11:00:00Z", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 20, 11, 0, 0, 1000, time.UTC)},
+	} {
+		filter := c.filter
+		rows, err := f.pool.Query(context.Background(), `SELECT id FROM activities
+			WHERE created_at >= $1 AND created_at < $2 ORDER BY created_at DESC, id DESC`, c.from, c.to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) == 0 || len(want) == len(evs) && filter != "" {
+			t.Fatalf("%q selects %d of %d rows: not a filter", filter, len(want), len(evs))
+		}
+		for _, limit := range []string{"1", "3", "7"} {
+			var got []int64
+			target := "/api/v1/activities?limit=" + limit + filter
+			for page := 0; target != ""; page++ {
+				if page > 50 {
+					t.Fatalf("%s limit %s: paging does not end", filter, limit)
+				}
+				v := getJSON[activitiesView](t, f, unscoped, target)
+				for _, a := range v.Activities {
+					got = append(got, a.ID)
+				}
+				target = ""
+				if v.NextCursor != nil {
+					target = "/api/v1/activities?limit=" + limit + filter + "&cursor=" + url.QueryEscape(*v.NextCursor)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%q limit %s: pages give %v, want %v", filter, limit, got, want)
+			}
+		}
+	}
+	if n := len(getJSON[activitiesView](t, f, unscoped, "/api/v1/activities?limit=500").Activities); n != len(evs) {
+		t.Errorf("%d activities in one page, want %d", n, len(evs))
 	}
 }

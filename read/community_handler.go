@@ -66,15 +66,9 @@ func (a *API) community(r *http.Request, k auth.Key) (any, error) {
 		if v.overviewView, err = overviewFigures(r.Context(), q, w, sc); err != nil {
 			return err
 		}
-		users, err := q.UserBucketsTopUsers(r.Context(), db.UserBucketsTopUsersParams{
-			StartAt: w.start, EndAt: w.end, AllCommunities: sc.all, Communities: sc.communities, MaxRows: topN,
-		})
+		v.TopUsers, err = topUsers(r.Context(), q, planSlots([]time.Time{w.start}, w.end), id, topN)
 		if err != nil {
 			return err
-		}
-		v.TopUsers = make([]userCountView, len(users))
-		for i, u := range users {
-			v.TopUsers[i] = userCountView{UserID: u.UserID, Events: u.Events}
 		}
 		return nil
 	})

@@ -1,8 +1,11 @@
 package read
 
 import (
-	"fmt"
+	"cmp"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/activity-dev/activity/internal/auth"
@@ -19,6 +22,8 @@ type eventsView struct {
 	TZ          string            `json:"tz"`
 	Granularity string            `json:"granularity"`
 	Series      []seriesPointView `json:"series"`
+	Approximate []string          `json:"approximate,omitempty"` // as in overviewView
+	ErrorBound  *float64          `json:"error_bound,omitempty"`
 }
 
 type seriesPointView struct {
@@ -62,23 +67,38 @@ func (a *API) events(r *http.Request, k auth.Key) (any, error) {
 		From: w.from.Format(dateLayout), To: w.to.Format(dateLayout), TZ: w.tz,
 		Granularity: granularity, Series: []seriesPointView{},
 	}
+	selector := eachType
+	if eventType != "" {
+		selector = eventType
+	}
 	err := a.inTx(r.Context(), func(q *db.Queries) error {
-		rows, err := q.EventSeries(r.Context(), db.EventSeriesParams{
-			Bounds: bounds, StartAt: w.start, EndAt: w.end,
-			AllCommunities: sc.all, Communities: sc.communities, EventType: eventType,
-		})
+		events, err := countEvents(r.Context(), q, bounds, w.end, sc, selector)
 		if err != nil {
 			return err
 		}
-		for _, row := range rows {
-			i := int(row.Slot) - 1
-			if i < 0 || i >= len(bounds) {
-				return fmt.Errorf("event series: bucket %d outside the %d bounds", row.Slot, len(bounds))
+		users, err := countUsers(r.Context(), q, bounds, w.end, sc, selector)
+		if err != nil {
+			return err
+		}
+		keys := slices.Collect(maps.Keys(events))
+		slices.SortFunc(keys, func(a, b slotType) int {
+			if c := cmp.Compare(a.slot, b.slot); c != 0 {
+				return c
 			}
+			return strings.Compare(a.eventType, b.eventType)
+		})
+		var approx approximations
+		for _, k := range keys {
+			u, ok := users[k]
+			if !ok {
+				u = estimate{0, true} // no event of this bucket and type named a user
+			}
+			approx.note("series.unique_users", u.exact)
 			v.Series = append(v.Series, seriesPointView{
-				Bucket: label(i), EventType: row.EventType, Events: row.Events, UniqueUsers: row.UniqueUsers,
+				Bucket: label(k.slot), EventType: k.eventType, Events: events[k], UniqueUsers: u.users,
 			})
 		}
+		v.Approximate, v.ErrorBound = approx.names, approx.bound()
 		return nil
 	})
 	return v, err

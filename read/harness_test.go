@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -20,6 +19,7 @@ import (
 	"github.com/activity-dev/activity/internal/db"
 	"github.com/activity-dev/activity/internal/partitions"
 	"github.com/activity-dev/activity/internal/pgtest"
+	"github.com/activity-dev/activity/projections"
 )
 
 // testNow is "now" for every test: today is 2026-11-21 in UTC.
@@ -120,31 +120,12 @@ func (f *fixture) store(evs ...ev) {
 	}
 }
 
-// project builds every rollup (version 1) from the whole log. Call it once,
-// after the last store.
+// project brings every rollup up to date with the whole log. Call it after
+// the last store.
 func (f *fixture) project() {
 	f.t.Helper()
-	ctx := context.Background()
-	q := db.New(f.pool)
-	const v, m = 1, math.MaxInt64
-	steps := []func() (int64, error){
-		func() (int64, error) {
-			return q.EventCountsApply(ctx, db.EventCountsApplyParams{Version: v, ToTx: m, ToID: m})
-		},
-		func() (int64, error) {
-			return q.UserBucketsApply(ctx, db.UserBucketsApplyParams{Version: v, ToTx: m, ToID: m})
-		},
-		func() (int64, error) {
-			return q.UserStatsApply(ctx, db.UserStatsApplyParams{Version: v, ToTx: m, ToID: m})
-		},
-		func() (int64, error) {
-			return q.CommunityStatsApply(ctx, db.CommunityStatsApplyParams{Version: v, ToTx: m, ToID: m})
-		},
-	}
-	for _, s := range steps {
-		if _, err := s(); err != nil {
-			f.t.Fatal(err)
-		}
+	if err := projections.ApplyWholeLog(context.Background(), f.pool); err != nil {
+		f.t.Fatal(err)
 	}
 }
 

@@ -1,8 +1,12 @@
 package read
 
 import (
+	"cmp"
 	"context"
 	"net/http"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -21,6 +25,11 @@ type overviewView struct {
 	Daily          []dailyView     `json:"daily"`
 	EventTypes     []eventTypeView `json:"event_types"`
 	TopCommunities []communityView `json:"top_communities"`
+	// Approximate names the figures that are estimates (distinct users
+	// from sketches), ErrorBound their relative error bound; both are left
+	// out when every figure is exact.
+	Approximate []string `json:"approximate,omitempty"`
+	ErrorBound  *float64 `json:"error_bound,omitempty"`
 }
 
 type totalsView struct {
@@ -71,48 +80,47 @@ func overviewFigures(ctx context.Context, q *db.Queries, w window, sc scope) (ov
 	for i := range v.Daily {
 		v.Daily[i].Date = w.date(i)
 	}
-	events, err := q.EventCountsSeries(ctx, db.EventCountsSeriesParams{
-		Bounds: w.dayStarts, StartAt: w.start, EndAt: w.end,
-		AllCommunities: sc.all, Communities: sc.communities,
-	})
+	whole := []time.Time{w.start}
+	var approx approximations
+
+	events, err := countEvents(ctx, q, w.dayStarts, w.end, sc, everyType)
 	if err != nil {
 		return v, err
 	}
-	for _, e := range events {
-		if i := int(e.Slot) - 1; i >= 0 && i < len(v.Daily) {
-			v.Daily[i].Events = e.Events
-			v.Totals.Events += e.Events
-		}
+	for k, n := range events {
+		v.Daily[k.slot].Events = n
+		v.Totals.Events += n
 	}
-	users, err := q.UserBucketsActiveSeries(ctx, db.UserBucketsActiveSeriesParams{
-		Bounds: w.dayStarts, StartAt: w.start, EndAt: w.end,
-		AllCommunities: sc.all, Communities: sc.communities,
-	})
+	users, err := countUsers(ctx, q, w.dayStarts, w.end, sc, everyType)
 	if err != nil {
 		return v, err
 	}
-	for _, u := range users {
-		if i := int(u.Slot) - 1; i >= 0 && i < len(v.Daily) {
-			v.Daily[i].ActiveUsers = u.Users
-		}
+	for k, u := range users {
+		v.Daily[k.slot].ActiveUsers = u.users
+		approx.note("daily.active_users", u.exact)
 	}
-	v.Totals.ActiveUsers, err = q.UserBucketsActive(ctx, db.UserBucketsActiveParams{
-		StartAt: w.start, EndAt: w.end, AllCommunities: sc.all, Communities: sc.communities,
-	})
+	total, err := countUsers(ctx, q, whole, w.end, sc, everyType)
 	if err != nil {
 		return v, err
 	}
-	types, err := q.EventCountsByType(ctx, db.EventCountsByTypeParams{
-		StartAt: w.start, EndAt: w.end, AllCommunities: sc.all, Communities: sc.communities,
-	})
+	if u, ok := total[slotType{0, everyType}]; ok {
+		v.Totals.ActiveUsers = u.users
+		approx.note("totals.active_users", u.exact)
+	}
+
+	types, err := countEvents(ctx, q, whole, w.end, sc, eachType)
 	if err != nil {
 		return v, err
 	}
-	for _, t := range types {
-		v.EventTypes = append(v.EventTypes, eventTypeView{EventType: t.EventType, Events: t.Events})
+	for k, n := range types {
+		v.EventTypes = append(v.EventTypes, eventTypeView{EventType: k.eventType, Events: n})
 	}
+	sortEventTypes(v.EventTypes)
+
+	c := planSlots(whole, w.end).columns()
 	top, err := q.EventCountsTopCommunities(ctx, db.EventCountsTopCommunitiesParams{
-		StartAt: w.start, EndAt: w.end, AllCommunities: sc.all, Communities: sc.communities, MaxRows: topN,
+		Res: c.res, Lo: c.lo, Hi: c.hi, Qlo: c.qlo, Qhi: c.qhi,
+		AllCommunities: sc.all, Communities: sc.communities, MaxRows: topN,
 	})
 	if err != nil {
 		return v, err
@@ -125,5 +133,16 @@ func overviewFigures(ctx context.Context, q *db.Queries, w window, sc scope) (ov
 		v.TopCommunities = append(v.TopCommunities, cv)
 		v.Totals.ActiveCommunities = c.Communities
 	}
+	v.Approximate, v.ErrorBound = approx.names, approx.bound()
 	return v, nil
+}
+
+// sortEventTypes orders event types most events first, then by name.
+func sortEventTypes(types []eventTypeView) {
+	slices.SortFunc(types, func(a, b eventTypeView) int {
+		if c := cmp.Compare(b.Events, a.Events); c != 0 {
+			return c
+		}
+		return strings.Compare(a.EventType, b.EventType)
+	})
 }

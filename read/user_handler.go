@@ -87,30 +87,41 @@ func (a *API) user(r *http.Request, k auth.Key) (any, error) {
 		}
 		v.User = userInfoView{ID: id, FirstSeen: s.FirstSeen.UTC(), LastSeen: s.LastSeen.UTC(), TotalEvents: s.Events}
 
-		days, err := q.UserBucketsUserSeries(r.Context(), db.UserBucketsUserSeriesParams{
-			UserID: id, Bounds: w.dayStarts, StartAt: w.start, EndAt: w.end,
-			AllCommunities: sc.all, Communities: sc.communities,
+		c := planSlots(w.dayStarts, w.end).dayColumns()
+		days, err := q.UserCountsSlots(r.Context(), db.UserCountsSlotsParams{
+			Res: c.res, Buckets: c.buckets, Qlo: c.qlo, Qhi: c.qhi,
+			UserID: id, AllCommunities: sc.all, Communities: sc.communities, EventType: everyType,
 		})
 		if err != nil {
 			return err
 		}
 		for _, d := range days {
-			if i := int(d.Slot) - 1; i >= 0 && i < len(v.Daily) {
-				v.Daily[i].Events = d.Events
+			if i := slotOf(w.dayStarts, d.StartAt); i >= 0 {
+				v.Daily[i].Events += d.Events
 				v.Totals.Events += d.Events
 			}
 		}
-		types, err := q.UserBucketsUserByType(r.Context(), db.UserBucketsUserByTypeParams{
-			UserID: id, StartAt: w.start, EndAt: w.end, AllCommunities: sc.all, Communities: sc.communities,
+		c = planSlots([]time.Time{w.start}, w.end).dayColumns()
+		types, err := q.UserCountsSlots(r.Context(), db.UserCountsSlotsParams{
+			Res: c.res, Buckets: c.buckets, Qlo: c.qlo, Qhi: c.qhi,
+			UserID: id, AllCommunities: sc.all, Communities: sc.communities, EventType: eachType,
 		})
 		if err != nil {
 			return err
 		}
+		byType := map[string]int64{}
 		for _, t := range types {
-			v.EventTypes = append(v.EventTypes, eventTypeView{EventType: t.EventType, Events: t.Events})
+			byType[t.EventType] += t.Events
 		}
-		comms, err := q.UserBucketsUserByCommunity(r.Context(), db.UserBucketsUserByCommunityParams{
-			UserID: id, StartAt: w.start, EndAt: w.end, AllCommunities: sc.all, Communities: sc.communities,
+		for typ, n := range byType {
+			if n > 0 {
+				v.EventTypes = append(v.EventTypes, eventTypeView{EventType: typ, Events: n})
+			}
+		}
+		sortEventTypes(v.EventTypes)
+		comms, err := q.UserCountsByCommunity(r.Context(), db.UserCountsByCommunityParams{
+			Res: c.res, Buckets: c.buckets, Qlo: c.qlo, Qhi: c.qhi,
+			UserID: id, AllCommunities: sc.all, Communities: sc.communities,
 		})
 		if err != nil {
 			return err

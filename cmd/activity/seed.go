@@ -21,7 +21,7 @@ import (
 	"github.com/activity-dev/activity/projections"
 )
 
-const devUsage = "usage: activity dev seed [--communities N] [--users N] [--days N] [--activities N] [--seed N] [--batch N]"
+const devUsage = "usage: activity dev seed [--communities N] [--users N] [--days N] [--activities N] [--seed N] [--batch N] [--rebuild=false]"
 
 func devCommand(ctx context.Context, cfg config, args []string, log *slog.Logger) error {
 	if len(args) == 0 || args[0] != "seed" {
@@ -41,6 +41,7 @@ func devSeed(ctx context.Context, cfg config, args []string, log *slog.Logger) e
 	fs.IntVar(&sc.Activities, "activities", 1_000_000, "activities in all")
 	fs.Uint64Var(&sc.Seed, "seed", 1, "random seed (the same seed and flags give the same history)")
 	batch := fs.Int("batch", 50_000, "activities per COPY (one transaction each)")
+	rebuild := fs.Bool("rebuild", true, "rebuild every projection after the COPY (false: leave that to `activity projections rebuild --all` or the projectors)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,12 +89,14 @@ func devSeed(ctx context.Context, cfg config, args []string, log *slog.Logger) e
 	copyTook := time.Since(t)
 
 	t = time.Now()
-	r, err := projections.NewRunner(pool, projections.Config{}, log, nil)
-	if err != nil {
-		return err
-	}
-	if err := r.RebuildAll(ctx); err != nil {
-		return fmt.Errorf("rebuild projections: %w", err)
+	if *rebuild {
+		r, err := projections.NewRunner(pool, projections.Config{}, log, nil)
+		if err != nil {
+			return err
+		}
+		if err := r.RebuildAll(ctx); err != nil {
+			return fmt.Errorf("rebuild projections: %w", err)
+		}
 	}
 	rebuildTook := time.Since(t)
 

@@ -40,8 +40,10 @@ type Config struct {
 	Poll             time.Duration
 	FreshnessTimeout time.Duration
 	JSON             bool
-	Query            int // > 0: time this many requests per read endpoint instead of loading
-	NaiveQuery       int // with Query and DatabaseURL: this many runs of each naive log query
+	Query            int    // > 0: time this many requests per read endpoint instead of loading
+	NaiveQuery       int    // with Query and DatabaseURL: this many runs of each naive log query
+	QueryUser        string // with Query: the user whose page is timed (default: loadgen's busiest)
+	QueryCommunity   string // with Query: the community whose page is timed (default: loadgen's busiest)
 	Quiet            bool
 }
 
@@ -63,6 +65,8 @@ func main() {
 	flag.BoolVar(&c.JSON, "json", false, "print the report as JSON on stdout")
 	flag.IntVar(&c.Query, "query", 0, "instead of sending load, time this many requests to each analytics endpoint")
 	flag.IntVar(&c.NaiveQuery, "naive", 20, "with -query and -database-url: runs of each naive GROUP BY over the log")
+	flag.StringVar(&c.QueryUser, "query-user", UserID(0), "with -query: the user id whose page is timed (activity dev seed's busiest is 3f3ac64b-2ffc-55f8-8d28-f8b5ee96e5a6)")
+	flag.StringVar(&c.QueryCommunity, "query-community", CommunityID(0), "with -query: the community id whose page is timed (activity dev seed's busiest is e3f76028-8a0d-5722-a266-6d397bec7635)")
 	flag.BoolVar(&c.Quiet, "quiet", false, "no progress line")
 	flag.Parse()
 

@@ -46,10 +46,16 @@ func runQueries(ctx context.Context, c Config) (*QueryReport, error) {
 		defer p.Close()
 		pool = p
 	}
-	user, community := UserID(0), CommunityID(0) // the busiest of loadgen's population
+	user, community := c.QueryUser, c.QueryCommunity
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	from30 := today.AddDate(0, 0, -29)
+	from365 := today.AddDate(0, 0, -364)
 	to := today.AddDate(0, 0, 1)
+	year := url.Values{"from": {from365.Format(time.DateOnly)}, "to": {today.Format(time.DateOnly)}}.Encode()
+	newYork := url.Values{"tz": {"America/New_York"}}.Encode()
+	eventsByDay := []string{
+		`SELECT date_trunc('day', created_at), event_type, count(*), count(DISTINCT user_id) FROM activities WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`,
+	}
 	hourQ := url.Values{"granularity": {"hour"}, "from": {today.AddDate(0, 0, -1).Format(time.DateOnly)}, "to": {today.Format(time.DateOnly)}}
 
 	overviewSQL := []string{
@@ -75,14 +81,17 @@ func runQueries(ctx context.Context, c Config) (*QueryReport, error) {
 		naive      *naiveQuery
 	}{
 		{"overview (30 days)", "/api/v1/analytics/overview", &naiveQuery{overviewSQL, []any{from30, to}}},
-		{"events by day (30 days)", "/api/v1/analytics/events", &naiveQuery{[]string{
-			`SELECT date_trunc('day', created_at), event_type, count(*), count(DISTINCT user_id) FROM activities WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`,
-		}, []any{from30, to}}},
+		{"overview (365 days)", "/api/v1/analytics/overview?" + year, &naiveQuery{overviewSQL, []any{from365, to}}},
+		{"overview (30 days, America/New_York)", "/api/v1/analytics/overview?" + newYork, nil},
+		{"events by day (30 days)", "/api/v1/analytics/events", &naiveQuery{eventsByDay, []any{from30, to}}},
+		{"events by day (365 days)", "/api/v1/analytics/events?" + year, &naiveQuery{eventsByDay, []any{from365, to}}},
 		{"events by hour (2 days)", "/api/v1/analytics/events?" + hourQ.Encode(), &naiveQuery{[]string{
 			`SELECT date_trunc('hour', created_at), event_type, count(*), count(DISTINCT user_id) FROM activities WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`,
 		}, []any{today.AddDate(0, 0, -1), to}}},
 		{"community (30 days)", "/api/v1/analytics/community/" + community, &naiveQuery{communitySQL, []any{from30, to, community}}},
+		{"community (365 days)", "/api/v1/analytics/community/" + community + "?" + year, &naiveQuery{communitySQL, []any{from365, to, community}}},
 		{"user (30 days)", "/api/v1/analytics/user/" + user, &naiveQuery{userSQL, []any{from30, to, user}}},
+		{"user (365 days)", "/api/v1/analytics/user/" + user + "?" + year, &naiveQuery{userSQL, []any{from365, to, user}}},
 		{"activities (newest 100)", "/api/v1/activities?limit=100", nil},
 	}
 	rep := &QueryReport{}

@@ -151,7 +151,8 @@ func (r *Rollups) sqlCount(ctx context.Context, typ string) (int64, error) {
 	err := r.pool.QueryRow(ctx, `
 		SELECT COALESCE(sum(events), 0)::bigint FROM event_counts
 		WHERE version = (SELECT current_version FROM projections WHERE name = 'event_counts')
-		  AND bucket >= $1 AND bucket < $2 AND ($3 = '' OR event_type = $3)`,
+		  AND res = 'h' AND community_id = 'ffffffff-ffff-ffff-ffff-ffffffffffff'
+		  AND bucket >= $1 AND bucket < $2 AND event_type = $3`,
 		today.AddDate(0, 0, -1), today.AddDate(0, 0, 2), typ).Scan(&n)
 	return n, err
 }

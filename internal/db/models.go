@@ -56,10 +56,12 @@ type CommunityStat struct {
 
 type EventCount struct {
 	Version     int32
+	Res         string
 	Bucket      time.Time
 	CommunityID uuid.UUID
 	EventType   string
 	Events      int64
+	Quarters    []int64
 }
 
 type FailedEvent struct {
@@ -102,13 +104,26 @@ type User struct {
 	CreatedAt  time.Time
 }
 
-type UserBucket struct {
+type UserCount struct {
 	Version     int32
+	UserID      uuid.UUID
+	Res         string
 	Bucket      time.Time
 	CommunityID uuid.UUID
 	EventType   string
-	UserID      uuid.UUID
 	Events      int64
+	Qs          []int16
+}
+
+type UserSketch struct {
+	Version     int32
+	Res         string
+	Bucket      time.Time
+	CommunityID uuid.UUID
+	EventType   string
+	Users       int64
+	Exact       bool
+	Sketch      []byte
 }
 
 type UserStat struct {

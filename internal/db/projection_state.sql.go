@@ -37,6 +37,26 @@ func (q *Queries) ActivityBacklog(ctx context.Context, arg ActivityBacklogParams
 	return i, err
 }
 
+const activityLogEnd = `-- name: ActivityLogEnd :one
+SELECT a.tx_id, a.id FROM activities a
+ORDER BY a.tx_id DESC, a.id DESC
+LIMIT 1
+`
+
+type ActivityLogEndRow struct {
+	TxID int64
+	ID   int64
+}
+
+// The last (tx_id, id) of the log as this transaction sees it (test
+// fixtures: projections.ApplyWholeLog).
+func (q *Queries) ActivityLogEnd(ctx context.Context) (ActivityLogEndRow, error) {
+	row := q.db.QueryRow(ctx, activityLogEnd)
+	var i ActivityLogEndRow
+	err := row.Scan(&i.TxID, &i.ID)
+	return i, err
+}
+
 const activityRangeEnd = `-- name: ActivityRangeEnd :one
 SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows FROM (
     SELECT a.tx_id, a.id FROM activities a
@@ -423,32 +443,52 @@ func (q *Queries) ProjectorEnableSort(ctx context.Context, enable bool) error {
 }
 
 const projectorPlanSettings = `-- name: ProjectorPlanSettings :exec
-SELECT set_config('jit', 'off', true)
+SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true)
 `
 
 // Starts every projector transaction. JIT compilation of plans that span
 // hundreds of daily partitions costs seconds per statement and buys nothing
-// for set-based batches: off for this transaction.
+// for set-based batches: off for this transaction. A rebuild's batches
+// aggregate hundreds of thousands of rows: 128MB of work_mem keeps their
+// hash tables and sorts in memory (the default 4MB spills them to disk).
 func (q *Queries) ProjectorPlanSettings(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, projectorPlanSettings)
 	return err
 }
 
-const userBucketsDeleteOtherVersions = `-- name: UserBucketsDeleteOtherVersions :exec
-DELETE FROM user_buckets WHERE version <> $1::int
+const userCountsDeleteOtherVersions = `-- name: UserCountsDeleteOtherVersions :exec
+DELETE FROM user_counts WHERE version <> $1::int
 `
 
-func (q *Queries) UserBucketsDeleteOtherVersions(ctx context.Context, keep int32) error {
-	_, err := q.db.Exec(ctx, userBucketsDeleteOtherVersions, keep)
+func (q *Queries) UserCountsDeleteOtherVersions(ctx context.Context, keep int32) error {
+	_, err := q.db.Exec(ctx, userCountsDeleteOtherVersions, keep)
 	return err
 }
 
-const userBucketsDeleteVersion = `-- name: UserBucketsDeleteVersion :exec
-DELETE FROM user_buckets WHERE version = $1::int
+const userCountsDeleteVersion = `-- name: UserCountsDeleteVersion :exec
+DELETE FROM user_counts WHERE version = $1::int
 `
 
-func (q *Queries) UserBucketsDeleteVersion(ctx context.Context, version int32) error {
-	_, err := q.db.Exec(ctx, userBucketsDeleteVersion, version)
+func (q *Queries) UserCountsDeleteVersion(ctx context.Context, version int32) error {
+	_, err := q.db.Exec(ctx, userCountsDeleteVersion, version)
+	return err
+}
+
+const userSketchesDeleteOtherVersions = `-- name: UserSketchesDeleteOtherVersions :exec
+DELETE FROM user_sketches WHERE version <> $1::int
+`
+
+func (q *Queries) UserSketchesDeleteOtherVersions(ctx context.Context, keep int32) error {
+	_, err := q.db.Exec(ctx, userSketchesDeleteOtherVersions, keep)
+	return err
+}
+
+const userSketchesDeleteVersion = `-- name: UserSketchesDeleteVersion :exec
+DELETE FROM user_sketches WHERE version = $1::int
+`
+
+func (q *Queries) UserSketchesDeleteVersion(ctx context.Context, version int32) error {
+	_, err := q.db.Exec(ctx, userSketchesDeleteVersion, version)
 	return err
 }
 

@@ -7,6 +7,9 @@ package db
 
 import (
 	"context"
+	"time"
+
+	"github.com/google/uuid"
 )
 
 const activityWatermark = `-- name: ActivityWatermark :one
@@ -85,15 +88,58 @@ func (q *Queries) CommunityStatsApply(ctx context.Context, arg CommunityStatsApp
 }
 
 const eventCountsApply = `-- name: EventCountsApply :execrows
-INSERT INTO event_counts AS t (version, bucket, community_id, event_type, events)
-SELECT $1::int, date_bin('15 minutes', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
-       COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid), a.event_type, count(*)
-FROM activities a
-WHERE (a.tx_id, a.id) > ($2::bigint, $3::bigint)
-  AND (a.tx_id, a.id) <= ($4::bigint, $5::bigint)
-GROUP BY 2, 3, 4
-ON CONFLICT (version, bucket, community_id, event_type)
-DO UPDATE SET events = t.events + EXCLUDED.events
+WITH quarters AS (
+    SELECT date_bin('15 minutes', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS quarter,
+           a.community_id, a.event_type, count(*) AS n
+    FROM activities a
+    WHERE (a.tx_id, a.id) > ($2::bigint, $3::bigint)
+      AND (a.tx_id, a.id) <= ($4::bigint, $5::bigint)
+    GROUP BY 1, 2, 3
+), base AS (
+    SELECT x.hour, qs.community_id, qs.event_type,
+           COALESCE(sum(qs.n) FILTER (WHERE qs.quarter = x.hour), 0)::bigint AS q0,
+           COALESCE(sum(qs.n) FILTER (WHERE qs.quarter = x.hour + interval '15 minutes'), 0)::bigint AS q1,
+           COALESCE(sum(qs.n) FILTER (WHERE qs.quarter = x.hour + interval '30 minutes'), 0)::bigint AS q2,
+           COALESCE(sum(qs.n) FILTER (WHERE qs.quarter = x.hour + interval '45 minutes'), 0)::bigint AS q3
+    FROM quarters qs
+    CROSS JOIN LATERAL (SELECT date_bin('1 hour', qs.quarter, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS hour) x
+    GROUP BY 1, 2, 3
+), keyed AS (
+    SELECT b.hour, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid AS community_id, ''::text AS event_type,
+           sum(b.q0)::bigint AS q0, sum(b.q1)::bigint AS q1, sum(b.q2)::bigint AS q2, sum(b.q3)::bigint AS q3
+    FROM base b GROUP BY b.hour
+    UNION ALL
+    SELECT b.hour, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid, b.event_type,
+           sum(b.q0)::bigint, sum(b.q1)::bigint, sum(b.q2)::bigint, sum(b.q3)::bigint
+    FROM base b GROUP BY b.hour, b.event_type
+    UNION ALL
+    SELECT b.hour, b.community_id, '',
+           sum(b.q0)::bigint, sum(b.q1)::bigint, sum(b.q2)::bigint, sum(b.q3)::bigint
+    FROM base b WHERE b.community_id IS NOT NULL GROUP BY b.hour, b.community_id
+    UNION ALL
+    SELECT b.hour, b.community_id, b.event_type, b.q0, b.q1, b.q2, b.q3
+    FROM base b WHERE b.community_id IS NOT NULL
+), tiers AS (
+    SELECT 'h'::text AS res, kd.hour AS bucket, kd.community_id, kd.event_type,
+           kd.q0 + kd.q1 + kd.q2 + kd.q3 AS events, ARRAY[kd.q0, kd.q1, kd.q2, kd.q3] AS quarters
+    FROM keyed kd
+    UNION ALL
+    SELECT 'd', date_bin('1 day', kd.hour, TIMESTAMPTZ '2000-01-01 00:00:00+00'), kd.community_id, kd.event_type,
+           sum(kd.q0 + kd.q1 + kd.q2 + kd.q3)::bigint, NULL
+    FROM keyed kd GROUP BY 2, 3, 4
+    UNION ALL
+    SELECT 'm', date_trunc('month', kd.hour, 'UTC'), kd.community_id, kd.event_type,
+           sum(kd.q0 + kd.q1 + kd.q2 + kd.q3)::bigint, NULL
+    FROM keyed kd GROUP BY 2, 3, 4
+)
+INSERT INTO event_counts AS t (version, res, bucket, community_id, event_type, events, quarters)
+SELECT $1::int, tr.res, tr.bucket, tr.community_id, tr.event_type, tr.events, tr.quarters
+FROM tiers tr
+ORDER BY tr.res, tr.community_id, tr.bucket, tr.event_type
+ON CONFLICT (version, res, community_id, bucket, event_type) DO UPDATE SET
+    events = t.events + EXCLUDED.events,
+    quarters = CASE WHEN t.res = 'h' THEN ARRAY[t.quarters[1] + EXCLUDED.quarters[1], t.quarters[2] + EXCLUDED.quarters[2],
+                                                t.quarters[3] + EXCLUDED.quarters[3], t.quarters[4] + EXCLUDED.quarters[4]] END
 `
 
 type EventCountsApplyParams struct {
@@ -104,6 +150,10 @@ type EventCountsApplyParams struct {
 	ToID    int64
 }
 
+// Events per UTC hour (with the events of each quarter of it), day and
+// month, per community and for the platform (the all-communities key
+// ffffffff-ffff-ffff-ffff-ffffffffffff, which also counts events without a
+// community), per event type and for every type (the empty event type).
 func (q *Queries) EventCountsApply(ctx context.Context, arg EventCountsApplyParams) (int64, error) {
 	result, err := q.db.Exec(ctx, eventCountsApply,
 		arg.Version,
@@ -118,20 +168,38 @@ func (q *Queries) EventCountsApply(ctx context.Context, arg EventCountsApplyPara
 	return result.RowsAffected(), nil
 }
 
-const userBucketsApply = `-- name: UserBucketsApply :execrows
-INSERT INTO user_buckets AS t (version, bucket, community_id, event_type, user_id, events)
-SELECT $1::int, date_bin('15 minutes', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
-       COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid), a.event_type, a.user_id, count(*)
-FROM activities a
-WHERE (a.tx_id, a.id) > ($2::bigint, $3::bigint)
-  AND (a.tx_id, a.id) <= ($4::bigint, $5::bigint)
-  AND a.user_id IS NOT NULL
-GROUP BY 2, 3, 4, 5
-ON CONFLICT (version, bucket, community_id, event_type, user_id)
-DO UPDATE SET events = t.events + EXCLUDED.events
+const userCountsApply = `-- name: UserCountsApply :execrows
+WITH base AS (
+    SELECT a.user_id, COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid) AS community_id,
+           a.event_type, date_bin('1 day', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS day,
+           (floor(date_part('epoch', a.created_at))::bigint % 86400 / 900)::smallint AS q
+    FROM activities a
+    WHERE (a.tx_id, a.id) > ($2::bigint, $3::bigint)
+      AND (a.tx_id, a.id) <= ($4::bigint, $5::bigint)
+      AND a.user_id IS NOT NULL
+), keyed AS (
+    SELECT b.user_id, b.community_id, b.event_type, b.day, count(*) AS events, array_agg(b.q) AS qs
+    FROM base b GROUP BY 1, 2, 3, 4
+    UNION ALL
+    SELECT b.user_id, b.community_id, '', b.day, count(*), array_agg(b.q)
+    FROM base b GROUP BY 1, 2, 4
+), tiers AS (
+    SELECT 'd'::text AS res, kd.day AS bucket, kd.user_id, kd.community_id, kd.event_type, kd.events, kd.qs
+    FROM keyed kd
+    UNION ALL
+    SELECT 'm', date_trunc('month', kd.day, 'UTC'), kd.user_id, kd.community_id, kd.event_type, sum(kd.events)::bigint, NULL
+    FROM keyed kd GROUP BY 2, 3, 4, 5
+)
+INSERT INTO user_counts AS t (version, user_id, res, bucket, community_id, event_type, events, qs)
+SELECT $1::int, tr.user_id, tr.res, tr.bucket, tr.community_id, tr.event_type, tr.events, tr.qs
+FROM tiers tr
+ORDER BY tr.user_id, tr.res, tr.bucket, tr.community_id, tr.event_type
+ON CONFLICT (version, user_id, res, bucket, community_id, event_type) DO UPDATE SET
+    events = t.events + EXCLUDED.events,
+    qs = t.qs || EXCLUDED.qs
 `
 
-type UserBucketsApplyParams struct {
+type UserCountsApplyParams struct {
 	Version int32
 	FromTx  int64
 	FromID  int64
@@ -139,8 +207,12 @@ type UserBucketsApplyParams struct {
 	ToID    int64
 }
 
-func (q *Queries) UserBucketsApply(ctx context.Context, arg UserBucketsApplyParams) (int64, error) {
-	result, err := q.db.Exec(ctx, userBucketsApply,
+// Each user's events per UTC day and month, per community (the nil UUID for
+// none), per event type and for every type (the empty event type). A day row also lists the
+// quarter of the day (0..95) of each of its events in qs, so a local day
+// of any zone is a sum over one or two day rows.
+func (q *Queries) UserCountsApply(ctx context.Context, arg UserCountsApplyParams) (int64, error) {
+	result, err := q.db.Exec(ctx, userCountsApply,
 		arg.Version,
 		arg.FromTx,
 		arg.FromID,
@@ -151,6 +223,157 @@ func (q *Queries) UserBucketsApply(ctx context.Context, arg UserBucketsApplyPara
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const userSketchActivities = `-- name: UserSketchActivities :many
+SELECT date_bin('1 hour', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')::timestamptz AS hour,
+       a.community_id, a.event_type, a.user_id::uuid AS user_id
+FROM activities a
+WHERE (a.tx_id, a.id) > ($1::bigint, $2::bigint)
+  AND (a.tx_id, a.id) <= ($3::bigint, $4::bigint)
+  AND a.user_id IS NOT NULL
+GROUP BY 1, 2, 3, 4
+`
+
+type UserSketchActivitiesParams struct {
+	FromTx int64
+	FromID int64
+	ToTx   int64
+	ToID   int64
+}
+
+type UserSketchActivitiesRow struct {
+	Hour        time.Time
+	CommunityID uuid.NullUUID
+	EventType   string
+	UserID      uuid.UUID
+}
+
+// The distinct (UTC hour, community, event type, user) of a range, which
+// projections/user_sketches.go folds into the sketches of every tier and key.
+func (q *Queries) UserSketchActivities(ctx context.Context, arg UserSketchActivitiesParams) ([]UserSketchActivitiesRow, error) {
+	rows, err := q.db.Query(ctx, userSketchActivities,
+		arg.FromTx,
+		arg.FromID,
+		arg.ToTx,
+		arg.ToID,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UserSketchActivitiesRow{}
+	for rows.Next() {
+		var i UserSketchActivitiesRow
+		if err := rows.Scan(
+			&i.Hour,
+			&i.CommunityID,
+			&i.EventType,
+			&i.UserID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userSketchesGet = `-- name: UserSketchesGet :many
+SELECT s.res, s.bucket, s.community_id, s.event_type, s.sketch
+FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
+             unnest($3::uuid[]) AS community_id, unnest($4::text[]) AS event_type) k
+JOIN user_sketches s
+  ON s.version = $5::int AND s.res = k.res AND s.community_id = k.community_id
+ AND s.bucket = k.bucket AND s.event_type = k.event_type
+`
+
+type UserSketchesGetParams struct {
+	Res         []string
+	Buckets     []time.Time
+	Communities []uuid.UUID
+	EventTypes  []string
+	Version     int32
+}
+
+type UserSketchesGetRow struct {
+	Res         string
+	Bucket      time.Time
+	CommunityID uuid.UUID
+	EventType   string
+	Sketch      []byte
+}
+
+// The stored sketches of the given keys (those that exist).
+func (q *Queries) UserSketchesGet(ctx context.Context, arg UserSketchesGetParams) ([]UserSketchesGetRow, error) {
+	rows, err := q.db.Query(ctx, userSketchesGet,
+		arg.Res,
+		arg.Buckets,
+		arg.Communities,
+		arg.EventTypes,
+		arg.Version,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UserSketchesGetRow{}
+	for rows.Next() {
+		var i UserSketchesGetRow
+		if err := rows.Scan(
+			&i.Res,
+			&i.Bucket,
+			&i.CommunityID,
+			&i.EventType,
+			&i.Sketch,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userSketchesPut = `-- name: UserSketchesPut :exec
+INSERT INTO user_sketches AS t (version, res, bucket, community_id, event_type, users, exact, sketch)
+SELECT $1::int, k.res, k.bucket, k.community_id, k.event_type, k.users, k.exact, k.sketch
+FROM (SELECT unnest($2::text[]) AS res, unnest($3::timestamptz[]) AS bucket,
+             unnest($4::uuid[]) AS community_id, unnest($5::text[]) AS event_type,
+             unnest($6::bigint[]) AS users, unnest($7::bool[]) AS exact,
+             unnest($8::bytea[]) AS sketch) k
+ON CONFLICT (version, res, community_id, bucket, event_type) DO UPDATE SET
+    users = EXCLUDED.users, exact = EXCLUDED.exact, sketch = EXCLUDED.sketch
+`
+
+type UserSketchesPutParams struct {
+	Version     int32
+	Res         []string
+	Buckets     []time.Time
+	Communities []uuid.UUID
+	EventTypes  []string
+	Users       []int64
+	Exact       []bool
+	Sketches    [][]byte
+}
+
+// Stores merged sketches (the caller merged the stored ones in).
+func (q *Queries) UserSketchesPut(ctx context.Context, arg UserSketchesPutParams) error {
+	_, err := q.db.Exec(ctx, userSketchesPut,
+		arg.Version,
+		arg.Res,
+		arg.Buckets,
+		arg.Communities,
+		arg.EventTypes,
+		arg.Users,
+		arg.Exact,
+		arg.Sketches,
+	)
+	return err
 }
 
 const userStatsApply = `-- name: UserStatsApply :execrows

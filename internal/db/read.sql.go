@@ -118,98 +118,61 @@ func (q *Queries) CommunityStatsGet(ctx context.Context, communityID uuid.UUID) 
 	return i, err
 }
 
-const eventCountsByType = `-- name: EventCountsByType :many
-SELECT ec.event_type, sum(ec.events)::bigint AS events
-FROM event_counts ec
-WHERE ec.version = (SELECT p.current_version FROM projections p WHERE p.name = 'event_counts')
-  AND ec.bucket >= $1::timestamptz AND ec.bucket < $2::timestamptz
-  AND ($3::bool OR ec.community_id = ANY ($4::uuid[]))
-GROUP BY ec.event_type
-ORDER BY 2 DESC, ec.event_type COLLATE "C"
+const eventCountsSlots = `-- name: EventCountsSlots :many
+SELECT (e.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
+       e.event_type,
+       sum(CASE WHEN p.qlo = 0 AND p.qhi = 4 THEN e.events
+                ELSE (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x) END)::bigint AS events
+FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS lo, unnest($3::timestamptz[]) AS hi,
+             unnest($4::int[]) AS qlo, unnest($5::int[]) AS qhi) p
+JOIN event_counts e
+  ON e.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'event_counts')
+ AND e.res = p.res AND e.community_id = ANY ($6::uuid[])
+ AND e.bucket >= p.lo AND e.bucket < p.hi
+ AND CASE $7::text WHEN '*' THEN e.event_type <> '' ELSE e.event_type = $7::text END
+GROUP BY 1, 2
 `
 
-type EventCountsByTypeParams struct {
-	StartAt        time.Time
-	EndAt          time.Time
-	AllCommunities bool
-	Communities    []uuid.UUID
+type EventCountsSlotsParams struct {
+	Res       []string
+	Lo        []time.Time
+	Hi        []time.Time
+	Qlo       []int32
+	Qhi       []int32
+	Keys      []uuid.UUID
+	EventType string
 }
 
-type EventCountsByTypeRow struct {
+type EventCountsSlotsRow struct {
+	StartAt   time.Time
 	EventType string
 	Events    int64
 }
 
-// Events per event type, most first, then by name.
-func (q *Queries) EventCountsByType(ctx context.Context, arg EventCountsByTypeParams) ([]EventCountsByTypeRow, error) {
-	rows, err := q.db.Query(ctx, eventCountsByType,
-		arg.StartAt,
-		arg.EndAt,
-		arg.AllCommunities,
-		arg.Communities,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []EventCountsByTypeRow{}
-	for rows.Next() {
-		var i EventCountsByTypeRow
-		if err := rows.Scan(&i.EventType, &i.Events); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const eventCountsSeries = `-- name: EventCountsSeries :many
-SELECT width_bucket(ec.bucket, $1::timestamptz[])::int AS slot,
-       sum(ec.events)::bigint AS events
-FROM event_counts ec
-WHERE ec.version = (SELECT p.current_version FROM projections p WHERE p.name = 'event_counts')
-  AND ec.bucket >= $2::timestamptz AND ec.bucket < $3::timestamptz
-  AND ($4::bool OR ec.community_id = ANY ($5::uuid[]))
-  AND ($6::text = '' OR ec.event_type = $6::text)
-GROUP BY 1
-ORDER BY 1
-`
-
-type EventCountsSeriesParams struct {
-	Bounds         []time.Time
-	StartAt        time.Time
-	EndAt          time.Time
-	AllCommunities bool
-	Communities    []uuid.UUID
-	EventType      string
-}
-
-type EventCountsSeriesRow struct {
-	Slot   int32
-	Events int64
-}
-
-// Events per series bucket.
-func (q *Queries) EventCountsSeries(ctx context.Context, arg EventCountsSeriesParams) ([]EventCountsSeriesRow, error) {
-	rows, err := q.db.Query(ctx, eventCountsSeries,
-		arg.Bounds,
-		arg.StartAt,
-		arg.EndAt,
-		arg.AllCommunities,
-		arg.Communities,
+// Events per event type (the all-types rows when @event_type is empty,
+// each type when it is '*', else that one) over the pieces of the read plan
+// (read/plan.go: whole rollup rows, or quarters [qlo, qhi) of an hour row),
+// by the start of the part of each row selected: each lies in one slot of
+// the series, which the caller finds (a width_bucket here would unpack the
+// bounds array once per row).
+func (q *Queries) EventCountsSlots(ctx context.Context, arg EventCountsSlotsParams) ([]EventCountsSlotsRow, error) {
+	rows, err := q.db.Query(ctx, eventCountsSlots,
+		arg.Res,
+		arg.Lo,
+		arg.Hi,
+		arg.Qlo,
+		arg.Qhi,
+		arg.Keys,
 		arg.EventType,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []EventCountsSeriesRow{}
+	items := []EventCountsSlotsRow{}
 	for rows.Next() {
-		var i EventCountsSeriesRow
-		if err := rows.Scan(&i.Slot, &i.Events); err != nil {
+		var i EventCountsSlotsRow
+		if err := rows.Scan(&i.StartAt, &i.EventType, &i.Events); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -222,19 +185,25 @@ func (q *Queries) EventCountsSeries(ctx context.Context, arg EventCountsSeriesPa
 
 const eventCountsTopCommunities = `-- name: EventCountsTopCommunities :many
 WITH c AS (
-    SELECT ec.community_id, sum(ec.events) AS events
-    FROM event_counts ec
-    WHERE ec.version = (SELECT p.current_version FROM projections p WHERE p.name = 'event_counts')
-      AND ec.bucket >= $2::timestamptz AND ec.bucket < $3::timestamptz
-      AND ($4::bool OR ec.community_id = ANY ($5::uuid[]))
-      AND ec.community_id <> '00000000-0000-0000-0000-000000000000'::uuid
-    GROUP BY ec.community_id
+    SELECT e.community_id,
+           sum(CASE WHEN p.qlo = 0 AND p.qhi = 4 THEN e.events
+                    ELSE (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x) END) AS events
+    FROM (SELECT unnest($2::text[]) AS res, unnest($3::timestamptz[]) AS lo, unnest($4::timestamptz[]) AS hi,
+                 unnest($5::int[]) AS qlo, unnest($6::int[]) AS qhi) p
+    JOIN event_counts e
+      ON e.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'event_counts')
+     AND e.res = p.res AND e.event_type = '' AND e.bucket >= p.lo AND e.bucket < p.hi
+     AND e.community_id <> 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
+     AND ($7::bool OR e.community_id = ANY ($8::uuid[]))
+    GROUP BY e.community_id
+    HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 4 THEN e.events
+                    ELSE (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x) END) > 0
 )
 SELECT c.community_id, cs.name, c.events::bigint AS events,
        (SELECT count(*) FROM c)::bigint AS communities
 FROM c
 LEFT JOIN community_stats cs
-  ON cs.version = (SELECT p.current_version FROM projections p WHERE p.name = 'community_stats')
+  ON cs.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'community_stats')
  AND cs.community_id = c.community_id
 ORDER BY c.events DESC, c.community_id
 LIMIT $1::int
@@ -242,8 +211,11 @@ LIMIT $1::int
 
 type EventCountsTopCommunitiesParams struct {
 	MaxRows        int32
-	StartAt        time.Time
-	EndAt          time.Time
+	Res            []string
+	Lo             []time.Time
+	Hi             []time.Time
+	Qlo            []int32
+	Qhi            []int32
 	AllCommunities bool
 	Communities    []uuid.UUID
 }
@@ -255,13 +227,16 @@ type EventCountsTopCommunitiesRow struct {
 	Communities int64
 }
 
-// The communities with the most events (never the nil UUID), with their
-// names and the number of communities with any event in the range.
+// The communities with the most events over the plan's pieces, with their
+// names and the number of communities with any event in them.
 func (q *Queries) EventCountsTopCommunities(ctx context.Context, arg EventCountsTopCommunitiesParams) ([]EventCountsTopCommunitiesRow, error) {
 	rows, err := q.db.Query(ctx, eventCountsTopCommunities,
 		arg.MaxRows,
-		arg.StartAt,
-		arg.EndAt,
+		arg.Res,
+		arg.Lo,
+		arg.Hi,
+		arg.Qlo,
+		arg.Qhi,
 		arg.AllCommunities,
 		arg.Communities,
 	)
@@ -288,82 +263,6 @@ func (q *Queries) EventCountsTopCommunities(ctx context.Context, arg EventCounts
 	return items, nil
 }
 
-const eventSeries = `-- name: EventSeries :many
-WITH e AS (
-    SELECT width_bucket(ec.bucket, $1::timestamptz[]) AS slot, ec.event_type, sum(ec.events) AS events
-    FROM event_counts ec
-    WHERE ec.version = (SELECT p.current_version FROM projections p WHERE p.name = 'event_counts')
-      AND ec.bucket >= $2::timestamptz AND ec.bucket < $3::timestamptz
-      AND ($4::bool OR ec.community_id = ANY ($5::uuid[]))
-      AND ($6::text = '' OR ec.event_type = $6::text)
-    GROUP BY 1, 2
-), u AS (
-    SELECT width_bucket(ub.bucket, $1::timestamptz[]) AS slot, ub.event_type, count(DISTINCT ub.user_id) AS users
-    FROM user_buckets ub
-    WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-      AND ub.bucket >= $2::timestamptz AND ub.bucket < $3::timestamptz
-      AND ($4::bool OR ub.community_id = ANY ($5::uuid[]))
-      AND ($6::text = '' OR ub.event_type = $6::text)
-    GROUP BY 1, 2
-)
-SELECT e.slot::int AS slot, e.event_type, e.events::bigint AS events,
-       COALESCE(u.users, 0)::bigint AS unique_users
-FROM e
-LEFT JOIN u ON u.slot = e.slot AND u.event_type = e.event_type
-WHERE e.events > 0
-ORDER BY e.slot, e.event_type COLLATE "C"
-`
-
-type EventSeriesParams struct {
-	Bounds         []time.Time
-	StartAt        time.Time
-	EndAt          time.Time
-	AllCommunities bool
-	Communities    []uuid.UUID
-	EventType      string
-}
-
-type EventSeriesRow struct {
-	Slot        int32
-	EventType   string
-	Events      int64
-	UniqueUsers int64
-}
-
-// One row per (series bucket, event type) with events, with its exact
-// distinct users, ordered by bucket then event type.
-func (q *Queries) EventSeries(ctx context.Context, arg EventSeriesParams) ([]EventSeriesRow, error) {
-	rows, err := q.db.Query(ctx, eventSeries,
-		arg.Bounds,
-		arg.StartAt,
-		arg.EndAt,
-		arg.AllCommunities,
-		arg.Communities,
-		arg.EventType,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []EventSeriesRow{}
-	for rows.Next() {
-		var i EventSeriesRow
-		if err := rows.Scan(
-			&i.Slot,
-			&i.EventType,
-			&i.Events,
-			&i.UniqueUsers,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const readPlanCustom = `-- name: ReadPlanCustom :exec
 SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)
 `
@@ -379,167 +278,46 @@ func (q *Queries) ReadPlanCustom(ctx context.Context) error {
 	return err
 }
 
-const userBucketsActive = `-- name: UserBucketsActive :one
-SELECT count(DISTINCT ub.user_id)::bigint AS users
-FROM user_buckets ub
-WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-  AND ub.bucket >= $1::timestamptz AND ub.bucket < $2::timestamptz
-  AND ($3::bool OR ub.community_id = ANY ($4::uuid[]))
+const userCountsByCommunity = `-- name: UserCountsByCommunity :many
+SELECT u.community_id, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+                ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END)::bigint AS events
+FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
+             unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
+JOIN user_counts u
+  ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
+ AND u.user_id = $5::uuid AND u.res = p.res AND u.bucket = p.bucket
+ AND ($6::bool OR u.community_id = ANY ($7::uuid[]))
+ AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid AND u.event_type = ''
+GROUP BY u.community_id
+HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+                ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END) > 0
+ORDER BY 2 DESC, u.community_id
 `
 
-type UserBucketsActiveParams struct {
-	StartAt        time.Time
-	EndAt          time.Time
-	AllCommunities bool
-	Communities    []uuid.UUID
-}
-
-// Exact distinct users over the whole range.
-func (q *Queries) UserBucketsActive(ctx context.Context, arg UserBucketsActiveParams) (int64, error) {
-	row := q.db.QueryRow(ctx, userBucketsActive,
-		arg.StartAt,
-		arg.EndAt,
-		arg.AllCommunities,
-		arg.Communities,
-	)
-	var users int64
-	err := row.Scan(&users)
-	return users, err
-}
-
-const userBucketsActiveSeries = `-- name: UserBucketsActiveSeries :many
-SELECT width_bucket(ub.bucket, $1::timestamptz[])::int AS slot,
-       count(DISTINCT ub.user_id)::bigint AS users
-FROM user_buckets ub
-WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-  AND ub.bucket >= $2::timestamptz AND ub.bucket < $3::timestamptz
-  AND ($4::bool OR ub.community_id = ANY ($5::uuid[]))
-GROUP BY 1
-ORDER BY 1
-`
-
-type UserBucketsActiveSeriesParams struct {
-	Bounds         []time.Time
-	StartAt        time.Time
-	EndAt          time.Time
-	AllCommunities bool
-	Communities    []uuid.UUID
-}
-
-type UserBucketsActiveSeriesRow struct {
-	Slot  int32
-	Users int64
-}
-
-// Exact distinct users per series bucket.
-func (q *Queries) UserBucketsActiveSeries(ctx context.Context, arg UserBucketsActiveSeriesParams) ([]UserBucketsActiveSeriesRow, error) {
-	rows, err := q.db.Query(ctx, userBucketsActiveSeries,
-		arg.Bounds,
-		arg.StartAt,
-		arg.EndAt,
-		arg.AllCommunities,
-		arg.Communities,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []UserBucketsActiveSeriesRow{}
-	for rows.Next() {
-		var i UserBucketsActiveSeriesRow
-		if err := rows.Scan(&i.Slot, &i.Users); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const userBucketsTopUsers = `-- name: UserBucketsTopUsers :many
-SELECT ub.user_id, sum(ub.events)::bigint AS events
-FROM user_buckets ub
-WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-  AND ub.bucket >= $1::timestamptz AND ub.bucket < $2::timestamptz
-  AND ($3::bool OR ub.community_id = ANY ($4::uuid[]))
-GROUP BY ub.user_id
-ORDER BY 2 DESC, ub.user_id
-LIMIT $5::int
-`
-
-type UserBucketsTopUsersParams struct {
-	StartAt        time.Time
-	EndAt          time.Time
-	AllCommunities bool
-	Communities    []uuid.UUID
-	MaxRows        int32
-}
-
-type UserBucketsTopUsersRow struct {
-	UserID uuid.UUID
-	Events int64
-}
-
-// The users with the most events, then by id.
-func (q *Queries) UserBucketsTopUsers(ctx context.Context, arg UserBucketsTopUsersParams) ([]UserBucketsTopUsersRow, error) {
-	rows, err := q.db.Query(ctx, userBucketsTopUsers,
-		arg.StartAt,
-		arg.EndAt,
-		arg.AllCommunities,
-		arg.Communities,
-		arg.MaxRows,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []UserBucketsTopUsersRow{}
-	for rows.Next() {
-		var i UserBucketsTopUsersRow
-		if err := rows.Scan(&i.UserID, &i.Events); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const userBucketsUserByCommunity = `-- name: UserBucketsUserByCommunity :many
-SELECT ub.community_id, sum(ub.events)::bigint AS events
-FROM user_buckets ub
-WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-  AND ub.user_id = $1::uuid
-  AND ub.bucket >= $2::timestamptz AND ub.bucket < $3::timestamptz
-  AND ($4::bool OR ub.community_id = ANY ($5::uuid[]))
-  AND ub.community_id <> '00000000-0000-0000-0000-000000000000'::uuid
-GROUP BY ub.community_id
-ORDER BY 2 DESC, ub.community_id
-`
-
-type UserBucketsUserByCommunityParams struct {
+type UserCountsByCommunityParams struct {
+	Res            []string
+	Buckets        []time.Time
+	Qlo            []int32
+	Qhi            []int32
 	UserID         uuid.UUID
-	StartAt        time.Time
-	EndAt          time.Time
 	AllCommunities bool
 	Communities    []uuid.UUID
 }
 
-type UserBucketsUserByCommunityRow struct {
+type UserCountsByCommunityRow struct {
 	CommunityID uuid.UUID
 	Events      int64
 }
 
-// One user's events per community (never the nil UUID), most first, then by id.
-func (q *Queries) UserBucketsUserByCommunity(ctx context.Context, arg UserBucketsUserByCommunityParams) ([]UserBucketsUserByCommunityRow, error) {
-	rows, err := q.db.Query(ctx, userBucketsUserByCommunity,
+// One user's events per community in the scope (never the nil UUID) over
+// the day units, most first, then by id.
+func (q *Queries) UserCountsByCommunity(ctx context.Context, arg UserCountsByCommunityParams) ([]UserCountsByCommunityRow, error) {
+	rows, err := q.db.Query(ctx, userCountsByCommunity,
+		arg.Res,
+		arg.Buckets,
+		arg.Qlo,
+		arg.Qhi,
 		arg.UserID,
-		arg.StartAt,
-		arg.EndAt,
 		arg.AllCommunities,
 		arg.Communities,
 	)
@@ -547,9 +325,9 @@ func (q *Queries) UserBucketsUserByCommunity(ctx context.Context, arg UserBucket
 		return nil, err
 	}
 	defer rows.Close()
-	items := []UserBucketsUserByCommunityRow{}
+	items := []UserCountsByCommunityRow{}
 	for rows.Next() {
-		var i UserBucketsUserByCommunityRow
+		var i UserCountsByCommunityRow
 		if err := rows.Scan(&i.CommunityID, &i.Events); err != nil {
 			return nil, err
 		}
@@ -561,47 +339,52 @@ func (q *Queries) UserBucketsUserByCommunity(ctx context.Context, arg UserBucket
 	return items, nil
 }
 
-const userBucketsUserByType = `-- name: UserBucketsUserByType :many
-SELECT ub.event_type, sum(ub.events)::bigint AS events
-FROM user_buckets ub
-WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-  AND ub.user_id = $1::uuid
-  AND ub.bucket >= $2::timestamptz AND ub.bucket < $3::timestamptz
-  AND ($4::bool OR ub.community_id = ANY ($5::uuid[]))
-GROUP BY ub.event_type
-ORDER BY 2 DESC, ub.event_type COLLATE "C"
+const userCountsInCommunity = `-- name: UserCountsInCommunity :many
+SELECT u.user_id, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+                ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END)::bigint AS events
+FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
+             unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
+JOIN user_counts u
+  ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
+ AND u.user_id = ANY ($5::uuid[]) AND u.res = p.res AND u.bucket = p.bucket
+ AND u.community_id = $6::uuid AND u.event_type = ''
+GROUP BY u.user_id
 `
 
-type UserBucketsUserByTypeParams struct {
-	UserID         uuid.UUID
-	StartAt        time.Time
-	EndAt          time.Time
-	AllCommunities bool
-	Communities    []uuid.UUID
+type UserCountsInCommunityParams struct {
+	Res         []string
+	Buckets     []time.Time
+	Qlo         []int32
+	Qhi         []int32
+	UserIds     []uuid.UUID
+	CommunityID uuid.UUID
 }
 
-type UserBucketsUserByTypeRow struct {
-	EventType string
-	Events    int64
+type UserCountsInCommunityRow struct {
+	UserID uuid.UUID
+	Events int64
 }
 
-// One user's events per event type, most first, then by name.
-func (q *Queries) UserBucketsUserByType(ctx context.Context, arg UserBucketsUserByTypeParams) ([]UserBucketsUserByTypeRow, error) {
-	rows, err := q.db.Query(ctx, userBucketsUserByType,
-		arg.UserID,
-		arg.StartAt,
-		arg.EndAt,
-		arg.AllCommunities,
-		arg.Communities,
+// The events of the given users in community @community_id over the day
+// units of the read plan (read/plan.go: month and day rows, or quarters
+// [qlo, qhi) of a day row).
+func (q *Queries) UserCountsInCommunity(ctx context.Context, arg UserCountsInCommunityParams) ([]UserCountsInCommunityRow, error) {
+	rows, err := q.db.Query(ctx, userCountsInCommunity,
+		arg.Res,
+		arg.Buckets,
+		arg.Qlo,
+		arg.Qhi,
+		arg.UserIds,
+		arg.CommunityID,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []UserBucketsUserByTypeRow{}
+	items := []UserCountsInCommunityRow{}
 	for rows.Next() {
-		var i UserBucketsUserByTypeRow
-		if err := rows.Scan(&i.EventType, &i.Events); err != nil {
+		var i UserCountsInCommunityRow
+		if err := rows.Scan(&i.UserID, &i.Events); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -612,49 +395,249 @@ func (q *Queries) UserBucketsUserByType(ctx context.Context, arg UserBucketsUser
 	return items, nil
 }
 
-const userBucketsUserSeries = `-- name: UserBucketsUserSeries :many
-SELECT width_bucket(ub.bucket, $1::timestamptz[])::int AS slot, sum(ub.events)::bigint AS events
-FROM user_buckets ub
-WHERE ub.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_buckets')
-  AND ub.user_id = $2::uuid
-  AND ub.bucket >= $3::timestamptz AND ub.bucket < $4::timestamptz
-  AND ($5::bool OR ub.community_id = ANY ($6::uuid[]))
-GROUP BY 1
-ORDER BY 1
+const userCountsSlots = `-- name: UserCountsSlots :many
+SELECT (u.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
+       u.event_type, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+                ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END)::bigint AS events
+FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
+             unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
+JOIN user_counts u
+  ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
+ AND u.user_id = $5::uuid AND u.res = p.res AND u.bucket = p.bucket
+ AND ($6::bool OR u.community_id = ANY ($7::uuid[]))
+ AND CASE $8::text WHEN '*' THEN u.event_type <> '' ELSE u.event_type = $8::text END
+GROUP BY 1, 2
 `
 
-type UserBucketsUserSeriesParams struct {
-	Bounds         []time.Time
+type UserCountsSlotsParams struct {
+	Res            []string
+	Buckets        []time.Time
+	Qlo            []int32
+	Qhi            []int32
 	UserID         uuid.UUID
-	StartAt        time.Time
-	EndAt          time.Time
 	AllCommunities bool
 	Communities    []uuid.UUID
+	EventType      string
 }
 
-type UserBucketsUserSeriesRow struct {
-	Slot   int32
-	Events int64
+type UserCountsSlotsRow struct {
+	StartAt   time.Time
+	EventType string
+	Events    int64
 }
 
-// One user's events per series bucket.
-func (q *Queries) UserBucketsUserSeries(ctx context.Context, arg UserBucketsUserSeriesParams) ([]UserBucketsUserSeriesRow, error) {
-	rows, err := q.db.Query(ctx, userBucketsUserSeries,
-		arg.Bounds,
+// One user's events in the scope per event type (selected as in
+// EventCountsSlots) over the day units of the read plan, by the start of
+// the part of each row selected (the caller finds its slot).
+func (q *Queries) UserCountsSlots(ctx context.Context, arg UserCountsSlotsParams) ([]UserCountsSlotsRow, error) {
+	rows, err := q.db.Query(ctx, userCountsSlots,
+		arg.Res,
+		arg.Buckets,
+		arg.Qlo,
+		arg.Qhi,
 		arg.UserID,
-		arg.StartAt,
-		arg.EndAt,
 		arg.AllCommunities,
 		arg.Communities,
+		arg.EventType,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []UserBucketsUserSeriesRow{}
+	items := []UserCountsSlotsRow{}
 	for rows.Next() {
-		var i UserBucketsUserSeriesRow
-		if err := rows.Scan(&i.Slot, &i.Events); err != nil {
+		var i UserCountsSlotsRow
+		if err := rows.Scan(&i.StartAt, &i.EventType, &i.Events); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userCountsTopLists = `-- name: UserCountsTopLists :many
+SELECT k.res::text AS res, k.bucket::timestamptz AS bucket, t.user_id, t.events
+FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket) k
+CROSS JOIN LATERAL (
+    SELECT u.user_id, u.events
+    FROM user_counts u
+    WHERE u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
+      AND u.community_id = $3::uuid AND u.event_type = ''
+      AND u.res = k.res AND u.bucket = k.bucket
+    ORDER BY u.events DESC
+    LIMIT $4::int
+) t
+`
+
+type UserCountsTopListsParams struct {
+	Res         []string
+	Buckets     []time.Time
+	CommunityID uuid.UUID
+	PerBucket   int32
+}
+
+type UserCountsTopListsRow struct {
+	Res    string
+	Bucket time.Time
+	UserID uuid.UUID
+	Events int64
+}
+
+// For each given rollup row (res, bucket) of community @community_id, its
+// @per_bucket users with the most events (every type), most first.
+func (q *Queries) UserCountsTopLists(ctx context.Context, arg UserCountsTopListsParams) ([]UserCountsTopListsRow, error) {
+	rows, err := q.db.Query(ctx, userCountsTopLists,
+		arg.Res,
+		arg.Buckets,
+		arg.CommunityID,
+		arg.PerBucket,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UserCountsTopListsRow{}
+	for rows.Next() {
+		var i UserCountsTopListsRow
+		if err := rows.Scan(
+			&i.Res,
+			&i.Bucket,
+			&i.UserID,
+			&i.Events,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userCountsTopUsers = `-- name: UserCountsTopUsers :many
+SELECT u.user_id, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+                ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END)::bigint AS events
+FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
+             unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
+JOIN user_counts u
+  ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
+ AND u.community_id = $5::uuid AND u.event_type = ''
+ AND u.res = p.res AND u.bucket = p.bucket
+GROUP BY u.user_id
+HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+                ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END) > 0
+ORDER BY 2 DESC, u.user_id
+LIMIT $6::int
+`
+
+type UserCountsTopUsersParams struct {
+	Res         []string
+	Buckets     []time.Time
+	Qlo         []int32
+	Qhi         []int32
+	CommunityID uuid.UUID
+	MaxRows     int32
+}
+
+type UserCountsTopUsersRow struct {
+	UserID uuid.UUID
+	Events int64
+}
+
+// The users with the most events in community @community_id over the day
+// units, then by id: every user's sum (read/top_users.go uses it when the
+// top lists cannot settle the answer).
+func (q *Queries) UserCountsTopUsers(ctx context.Context, arg UserCountsTopUsersParams) ([]UserCountsTopUsersRow, error) {
+	rows, err := q.db.Query(ctx, userCountsTopUsers,
+		arg.Res,
+		arg.Buckets,
+		arg.Qlo,
+		arg.Qhi,
+		arg.CommunityID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UserCountsTopUsersRow{}
+	for rows.Next() {
+		var i UserCountsTopUsersRow
+		if err := rows.Scan(&i.UserID, &i.Events); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userSketchesSlots = `-- name: UserSketchesSlots :many
+SELECT (s.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
+       s.event_type, s.users, s.exact,
+       CASE WHEN $1::bool THEN s.sketch ELSE ''::bytea END::bytea AS sketch
+FROM (SELECT unnest($2::text[]) AS res, unnest($3::timestamptz[]) AS lo, unnest($4::timestamptz[]) AS hi,
+             unnest($5::int[]) AS qlo) p
+JOIN user_sketches s
+  ON s.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_sketches')
+ AND s.res = p.res AND s.community_id = ANY ($6::uuid[])
+ AND s.bucket >= p.lo AND s.bucket < p.hi
+ AND CASE $7::text WHEN '*' THEN s.event_type <> '' ELSE s.event_type = $7::text END
+`
+
+type UserSketchesSlotsParams struct {
+	WithSketch bool
+	Res        []string
+	Lo         []time.Time
+	Hi         []time.Time
+	Qlo        []int32
+	Keys       []uuid.UUID
+	EventType  string
+}
+
+type UserSketchesSlotsRow struct {
+	StartAt   time.Time
+	EventType string
+	Users     int64
+	Exact     bool
+	Sketch    []byte
+}
+
+// Distinct users per rollup row and event type (as in EventCountsSlots)
+// over the plan's pieces, by the start of the part of the row selected: each
+// row's own estimate, and its sketch when @with_sketch (the caller merges
+// the rows of a slot). A piece of quarters
+// selects its whole hour row: sketches do not split.
+func (q *Queries) UserSketchesSlots(ctx context.Context, arg UserSketchesSlotsParams) ([]UserSketchesSlotsRow, error) {
+	rows, err := q.db.Query(ctx, userSketchesSlots,
+		arg.WithSketch,
+		arg.Res,
+		arg.Lo,
+		arg.Hi,
+		arg.Qlo,
+		arg.Keys,
+		arg.EventType,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UserSketchesSlotsRow{}
+	for rows.Next() {
+		var i UserSketchesSlotsRow
+		if err := rows.Scan(
+			&i.StartAt,
+			&i.EventType,
+			&i.Users,
+			&i.Exact,
+			&i.Sketch,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

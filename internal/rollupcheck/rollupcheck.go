@@ -10,10 +10,11 @@ import (
 	"strings"
 
 	"github.com/activity-dev/activity/internal/db"
+	"github.com/activity-dev/activity/internal/sketch"
 )
 
 // Tables are the rollups checked, in the order Differences reports them.
-var Tables = []string{"event_counts", "user_buckets", "user_stats", "community_stats"}
+var Tables = []string{"event_counts", "user_sketches", "user_counts", "user_stats", "community_stats"}
 
 // Difference is one row found in the rollup but not in the recomputation
 // (Side "rollup") or the other way round (Side "log").
@@ -48,14 +49,28 @@ func Differences(ctx context.Context, dbtx db.DBTX) ([]Difference, error) {
 		return nil, fmt.Errorf("check event_counts: %w", err)
 	}
 	for _, r := range ec {
-		add("event_counts", r.Side, r.Bucket.UTC(), r.CommunityID, r.EventType, r.Events)
+		add("event_counts", r.Side, r.Res, r.Bucket.UTC(), r.CommunityID, r.EventType, r.Events, r.Quarters)
 	}
-	ub, err := q.RollupCheckUserBuckets(ctx)
+	// Estimates are checked at twice their reported bound (six standard
+	// errors), so that a correct sketch never fails the check by chance.
+	sk, err := q.RollupCheckUserSketches(ctx, 2*sketch.ErrorBound)
 	if err != nil {
-		return nil, fmt.Errorf("check user_buckets: %w", err)
+		return nil, fmt.Errorf("check user_sketches: %w", err)
 	}
-	for _, r := range ub {
-		add("user_buckets", r.Side, r.Bucket.UTC(), r.CommunityID, r.EventType, r.UserID, r.Events)
+	for _, r := range sk {
+		side := "rollup"
+		if r.StoredUsers < 0 {
+			side = "log"
+		}
+		add("user_sketches", side, r.Res, r.Bucket.UTC(), r.CommunityID, r.EventType,
+			"stored", r.StoredUsers, "exact", r.Exact, "log", r.LogUsers)
+	}
+	uc, err := q.RollupCheckUserCounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("check user_counts: %w", err)
+	}
+	for _, r := range uc {
+		add("user_counts", r.Side, r.Res, r.Bucket.UTC(), r.UserID, r.CommunityID, r.EventType, r.Events, r.Quarters)
 	}
 	us, err := q.RollupCheckUserStats(ctx)
 	if err != nil {

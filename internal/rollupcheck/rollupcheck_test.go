@@ -2,6 +2,7 @@ package rollupcheck_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,22 +47,29 @@ func TestDifferences_FindsRowsMissingFromAndExtraInTheRollups(t *testing.T) {
 		}
 	}
 
-	// The right row makes event_counts exact; a wrong count shows on both sides.
-	if _, err := pool.Exec(ctx, `INSERT INTO event_counts (version, bucket, community_id, event_type, events)
-		VALUES (1, '2026-11-20 09:00:00+00', $1, 'community.created', 2)`, community); err != nil {
+	// A wrong count shows on both sides.
+	if _, err := pool.Exec(ctx, `INSERT INTO event_counts (version, res, bucket, community_id, event_type, events, quarters)
+		VALUES ((SELECT current_version FROM projections WHERE name = 'event_counts'),
+		        'h', '2026-11-20 09:00:00+00', $1, 'community.created', 2, '{2,0,0,0}')`, community); err != nil {
 		t.Fatal(err)
 	}
 	diffs, err = rollupcheck.Differences(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sides := map[string]int{}
+	var wrong, right int
 	for _, d := range diffs {
-		if d.Table == "event_counts" {
-			sides[d.Side]++
+		if d.Table != "event_counts" || !strings.HasPrefix(d.Row, "h 2026-11-20 09:00:00 +0000 UTC "+community+" community.created ") {
+			continue
+		}
+		switch d.Side {
+		case "rollup":
+			wrong++
+		case "log":
+			right++
 		}
 	}
-	if sides["rollup"] != 1 || sides["log"] != 1 {
-		t.Fatalf("a wrong count should differ once each way, got %v", sides)
+	if wrong != 1 || right != 1 {
+		t.Fatalf("a wrong count should differ once each way, got %d in the rollup and %d in the log: %v", wrong, right, diffs)
 	}
 }

@@ -1,0 +1,144 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/activity-dev/activity/internal/db"
+	"github.com/activity-dev/activity/internal/sketch"
+)
+
+// AllCommunities is the community key of the platform-wide rows of
+// event_counts and user_sketches: every event, with a community or without.
+var AllCommunities = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// userSketches keeps a distinct-users sketch per UTC hour, day and month,
+// per community and for the platform, per event type and for every type,
+// in the tiers and keys of event_counts. A sketch is the exact set of user
+// hashes up to sketch.MaxExplicit of them, a HyperLogLog beyond.
+//
+// Merging a sketch into itself changes nothing, so unlike the counts this
+// rollup could not double-count even without the checkpoint; the checkpoint
+// still makes every activity land exactly once.
+var userSketches = Projection{
+	Name:    "user_sketches",
+	lockKey: lockBase + 5,
+	apply:   applyUserSketches,
+	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {
+		return q.UserSketchesDeleteVersion(ctx, version)
+	},
+	deleteOtherVersions: func(ctx context.Context, q *db.Queries, keep int32) error {
+		return q.UserSketchesDeleteOtherVersions(ctx, keep)
+	},
+}
+
+// sketchKey names one row of user_sketches.
+type sketchKey struct {
+	res       string
+	bucket    int64 // Unix seconds of the bucket's start
+	community uuid.UUID
+	eventType string
+}
+
+// applyUserSketches folds the distinct (hour, community, type, user) of
+// (from, to] into the hour sketches of every key, the hours into their days
+// and months, then merges the stored sketches of those keys in and writes
+// them back.
+func applyUserSketches(ctx context.Context, q *db.Queries, version int32, from, to Position) (int64, error) {
+	rows, err := q.UserSketchActivities(ctx, db.UserSketchActivitiesParams{
+		FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
+	})
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	fresh := make(map[sketchKey]*sketch.Sketch)
+	add := func(k sketchKey, h uint64) {
+		s := fresh[k]
+		if s == nil {
+			s = new(sketch.Sketch)
+			fresh[k] = s
+		}
+		s.Add(h)
+	}
+	for _, r := range rows {
+		h := sketch.Hash(r.UserID)
+		hour := r.Hour.Unix()
+		add(sketchKey{"h", hour, AllCommunities, ""}, h)
+		add(sketchKey{"h", hour, AllCommunities, r.EventType}, h)
+		if r.CommunityID.Valid {
+			c := r.CommunityID.UUID
+			add(sketchKey{"h", hour, c, ""}, h)
+			add(sketchKey{"h", hour, c, r.EventType}, h)
+		}
+	}
+	hours := make([]sketchKey, 0, len(fresh))
+	for k := range fresh {
+		hours = append(hours, k)
+	}
+	for _, k := range hours {
+		t := time.Unix(k.bucket, 0).UTC()
+		day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+		month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		for _, up := range []sketchKey{
+			{"d", day.Unix(), k.community, k.eventType},
+			{"m", month.Unix(), k.community, k.eventType},
+		} {
+			s := fresh[up]
+			if s == nil {
+				s = new(sketch.Sketch)
+				fresh[up] = s
+			}
+			s.Merge(fresh[k])
+		}
+	}
+
+	n := len(fresh)
+	keys := db.UserSketchesGetParams{
+		Version:     version,
+		Res:         make([]string, 0, n),
+		Buckets:     make([]time.Time, 0, n),
+		Communities: make([]uuid.UUID, 0, n),
+		EventTypes:  make([]string, 0, n),
+	}
+	for k := range fresh {
+		keys.Res = append(keys.Res, k.res)
+		keys.Buckets = append(keys.Buckets, time.Unix(k.bucket, 0).UTC())
+		keys.Communities = append(keys.Communities, k.community)
+		keys.EventTypes = append(keys.EventTypes, k.eventType)
+	}
+	stored, err := q.UserSketchesGet(ctx, keys)
+	if err != nil {
+		return 0, fmt.Errorf("read stored sketches: %w", err)
+	}
+	for _, s := range stored {
+		k := sketchKey{s.Res, s.Bucket.Unix(), s.CommunityID, s.EventType}
+		if f := fresh[k]; f != nil {
+			if err := f.MergeBytes(s.Sketch); err != nil {
+				return 0, fmt.Errorf("stored sketch %s %s %s %q: %w", k.res, s.Bucket.UTC().Format(time.RFC3339), k.community, k.eventType, err)
+			}
+		}
+	}
+
+	put := db.UserSketchesPutParams{
+		Version:     version,
+		Res:         keys.Res,
+		Buckets:     keys.Buckets,
+		Communities: keys.Communities,
+		EventTypes:  keys.EventTypes,
+		Users:       make([]int64, n),
+		Exact:       make([]bool, n),
+		Sketches:    make([][]byte, n),
+	}
+	for i := range n {
+		s := fresh[sketchKey{put.Res[i], put.Buckets[i].Unix(), put.Communities[i], put.EventTypes[i]}]
+		put.Users[i], put.Exact[i] = s.Estimate()
+		put.Sketches[i] = s.Bytes()
+	}
+	if err := q.UserSketchesPut(ctx, put); err != nil {
+		return 0, fmt.Errorf("store sketches: %w", err)
+	}
+	return int64(len(rows)), nil
+}
