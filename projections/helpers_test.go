@@ -78,7 +78,7 @@ func (g *gen) batch(n int) []event {
 		g.n++
 		e := event{
 			id:  fmt.Sprintf("e%d-%d", g.n, g.rng.IntN(1000)),
-			typ: []string{"user.login", "github.push", "community.created", "order_completed", "member.created"}[g.rng.IntN(5)],
+			typ: []string{"user.login", "github.push", "community.created", "order_completed", "member.created", "user.identify"}[g.rng.IntN(6)],
 			at: base.Add(-time.Duration(g.rng.Int64N(int64(9 * 24 * time.Hour)))).
 				Truncate(time.Second).In(zones[g.rng.IntN(len(zones))]),
 			meta: map[string]any{},
@@ -91,6 +91,12 @@ func (g *gen) batch(n int) []event {
 		}
 		if e.typ == "community.created" {
 			e.meta["name"] = fmt.Sprintf("name-%d", g.rng.IntN(100))
+		}
+		if e.typ == "user.identify" {
+			e.user = g.users[g.rng.IntN(len(g.users))]
+			for _, trait := range []string{"plan", "company", "seats"}[:1+g.rng.IntN(3)] {
+				e.meta[trait] = g.rng.IntN(4)
+			}
 		}
 		g.seen = append(g.seen, e)
 		out = append(out, e)
@@ -173,6 +179,8 @@ var rollupQueries = map[string]string{
 	"user_counts": `SELECT user_id, res, bucket, community_id, event_type, events,
 		        (SELECT array_agg(x ORDER BY x) FROM unnest(qs) x) AS qs FROM user_counts
 		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_counts')`,
+	"user_traits": `SELECT user_id, trait, value, set_at, event_id FROM user_traits
+		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_traits')`,
 	"user_stats": `SELECT user_id, community_id, first_seen, last_seen, events FROM user_stats
 		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_stats')`,
 	"community_stats": `SELECT community_id, name, named_at, named_event_id, first_seen, events FROM community_stats
@@ -183,7 +191,14 @@ var rollupQueries = map[string]string{
 // version holds exactly the rows the log gives (internal/rollupcheck).
 func assertRollupsMatchLog(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
+	var identifies int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM activities WHERE event_type = 'user.identify'`).Scan(&identifies); err != nil {
+		t.Fatal(err)
+	}
 	for table, q := range rollupQueries {
+		if table == "user_traits" && identifies == 0 {
+			continue // only identifies make traits
+		}
 		if len(rowsOf(t, pool, q)) == 0 {
 			t.Errorf("%s: no rows; the test generated too little", table)
 		}

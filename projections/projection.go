@@ -80,7 +80,7 @@ const lockBase = 0x61637400
 
 // All is every projection, in the order status lists them.
 func All() []Projection {
-	return []Projection{communityStats, eventCounts, userCounts, userSketches, userStats}
+	return []Projection{communityStats, eventCounts, userCounts, userSketches, userStats, userTraits}
 }
 
 // Names lists the projections' names.

@@ -126,6 +126,12 @@ DELETE FROM user_counts WHERE version = @version::int;
 -- name: UserCountsDeleteOtherVersions :exec
 DELETE FROM user_counts WHERE version <> @keep::int;
 
+-- name: UserTraitsDeleteVersion :exec
+DELETE FROM user_traits WHERE version = @version::int;
+
+-- name: UserTraitsDeleteOtherVersions :exec
+DELETE FROM user_traits WHERE version <> @keep::int;
+
 -- name: UserStatsDeleteVersion :exec
 DELETE FROM user_stats WHERE version = @version::int;
 

@@ -178,3 +178,18 @@ ON CONFLICT (version, community_id) DO UPDATE SET
     named_at = CASE WHEN EXCLUDED.named_at IS NOT NULL AND (t.named_at IS NULL
                      OR (EXCLUDED.named_at, EXCLUDED.named_event_id) > (t.named_at, t.named_event_id))
                 THEN EXCLUDED.named_at ELSE t.named_at END;
+
+-- name: UserTraitsApply :execrows
+-- Each trait of each user.identify in the range; a stored trait changes
+-- only for a later identify (by occurred_at, then event_id).
+INSERT INTO user_traits AS t (version, user_id, trait, value, set_at, event_id)
+SELECT DISTINCT ON (x.user_id, x.trait) @version::int, x.user_id, x.trait, x.value, x.set_at, x.event_id
+FROM (SELECT a.user_id, k.k AS trait, a.metadata -> k.k AS value, a.created_at AS set_at, a.event_id
+      FROM activities a, jsonb_object_keys(a.metadata) AS k (k)
+      WHERE (a.tx_id, a.id) > (@from_tx::bigint, @from_id::bigint)
+        AND (a.tx_id, a.id) <= (@to_tx::bigint, @to_id::bigint)
+        AND a.event_type = 'user.identify' AND a.user_id IS NOT NULL) x
+ORDER BY x.user_id, x.trait, x.set_at DESC, x.event_id DESC
+ON CONFLICT (version, user_id, trait) DO UPDATE SET
+    value = EXCLUDED.value, set_at = EXCLUDED.set_at, event_id = EXCLUDED.event_id
+WHERE (EXCLUDED.set_at, EXCLUDED.event_id) > (t.set_at, t.event_id);

@@ -155,3 +155,20 @@ FROM (SELECT * FROM stored EXCEPT SELECT * FROM recomputed) d
 UNION ALL
 SELECT 'log'::text AS side, d.community_id, d.name, d.named_at, d.named_event_id, d.first_seen, d.events
 FROM (SELECT * FROM recomputed EXCEPT SELECT * FROM stored) d;
+
+-- name: RollupCheckUserTraits :many
+WITH stored AS (
+    SELECT t.user_id, t.trait, t.value, t.set_at, t.event_id FROM user_traits t
+    WHERE t.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_traits')
+), recomputed AS (
+    SELECT DISTINCT ON (x.user_id, x.trait) x.user_id, x.trait, x.value, x.set_at, x.event_id
+    FROM (SELECT a.user_id, k.k AS trait, a.metadata -> k.k AS value, a.created_at AS set_at, a.event_id
+          FROM activities a, jsonb_object_keys(a.metadata) AS k (k)
+          WHERE a.event_type = 'user.identify' AND a.user_id IS NOT NULL) x
+    ORDER BY x.user_id, x.trait, x.set_at DESC, x.event_id DESC
+)
+SELECT 'rollup'::text AS side, d.user_id, d.trait, d.value::text AS value, d.set_at, d.event_id
+FROM (SELECT * FROM stored EXCEPT SELECT * FROM recomputed) d
+UNION ALL
+SELECT 'log'::text AS side, d.user_id, d.trait, d.value::text AS value, d.set_at, d.event_id
+FROM (SELECT * FROM recomputed EXCEPT SELECT * FROM stored) d;

@@ -134,3 +134,12 @@ type UserStat struct {
 	LastSeen    time.Time
 	Events      int64
 }
+
+type UserTrait struct {
+	Version int32
+	UserID  uuid.UUID
+	Trait   string
+	Value   []byte
+	SetAt   time.Time
+	EventID string
+}

@@ -509,3 +509,21 @@ func (q *Queries) UserStatsDeleteVersion(ctx context.Context, version int32) err
 	_, err := q.db.Exec(ctx, userStatsDeleteVersion, version)
 	return err
 }
+
+const userTraitsDeleteOtherVersions = `-- name: UserTraitsDeleteOtherVersions :exec
+DELETE FROM user_traits WHERE version <> $1::int
+`
+
+func (q *Queries) UserTraitsDeleteOtherVersions(ctx context.Context, keep int32) error {
+	_, err := q.db.Exec(ctx, userTraitsDeleteOtherVersions, keep)
+	return err
+}
+
+const userTraitsDeleteVersion = `-- name: UserTraitsDeleteVersion :exec
+DELETE FROM user_traits WHERE version = $1::int
+`
+
+func (q *Queries) UserTraitsDeleteVersion(ctx context.Context, version int32) error {
+	_, err := q.db.Exec(ctx, userTraitsDeleteVersion, version)
+	return err
+}

@@ -412,3 +412,41 @@ func (q *Queries) UserStatsApply(ctx context.Context, arg UserStatsApplyParams) 
 	}
 	return result.RowsAffected(), nil
 }
+
+const userTraitsApply = `-- name: UserTraitsApply :execrows
+INSERT INTO user_traits AS t (version, user_id, trait, value, set_at, event_id)
+SELECT DISTINCT ON (x.user_id, x.trait) $1::int, x.user_id, x.trait, x.value, x.set_at, x.event_id
+FROM (SELECT a.user_id, k.k AS trait, a.metadata -> k.k AS value, a.created_at AS set_at, a.event_id
+      FROM activities a, jsonb_object_keys(a.metadata) AS k (k)
+      WHERE (a.tx_id, a.id) > ($2::bigint, $3::bigint)
+        AND (a.tx_id, a.id) <= ($4::bigint, $5::bigint)
+        AND a.event_type = 'user.identify' AND a.user_id IS NOT NULL) x
+ORDER BY x.user_id, x.trait, x.set_at DESC, x.event_id DESC
+ON CONFLICT (version, user_id, trait) DO UPDATE SET
+    value = EXCLUDED.value, set_at = EXCLUDED.set_at, event_id = EXCLUDED.event_id
+WHERE (EXCLUDED.set_at, EXCLUDED.event_id) > (t.set_at, t.event_id)
+`
+
+type UserTraitsApplyParams struct {
+	Version int32
+	FromTx  int64
+	FromID  int64
+	ToTx    int64
+	ToID    int64
+}
+
+// Each trait of each user.identify in the range; a stored trait changes
+// only for a later identify (by occurred_at, then event_id).
+func (q *Queries) UserTraitsApply(ctx context.Context, arg UserTraitsApplyParams) (int64, error) {
+	result, err := q.db.Exec(ctx, userTraitsApply,
+		arg.Version,
+		arg.FromTx,
+		arg.FromID,
+		arg.ToTx,
+		arg.ToID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}

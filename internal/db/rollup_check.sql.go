@@ -365,3 +365,57 @@ func (q *Queries) RollupCheckUserStats(ctx context.Context) ([]RollupCheckUserSt
 	}
 	return items, nil
 }
+
+const rollupCheckUserTraits = `-- name: RollupCheckUserTraits :many
+WITH stored AS (
+    SELECT t.user_id, t.trait, t.value, t.set_at, t.event_id FROM user_traits t
+    WHERE t.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_traits')
+), recomputed AS (
+    SELECT DISTINCT ON (x.user_id, x.trait) x.user_id, x.trait, x.value, x.set_at, x.event_id
+    FROM (SELECT a.user_id, k.k AS trait, a.metadata -> k.k AS value, a.created_at AS set_at, a.event_id
+          FROM activities a, jsonb_object_keys(a.metadata) AS k (k)
+          WHERE a.event_type = 'user.identify' AND a.user_id IS NOT NULL) x
+    ORDER BY x.user_id, x.trait, x.set_at DESC, x.event_id DESC
+)
+SELECT 'rollup'::text AS side, d.user_id, d.trait, d.value::text AS value, d.set_at, d.event_id
+FROM (SELECT user_id, trait, value, set_at, event_id FROM stored EXCEPT SELECT user_id, trait, value, set_at, event_id FROM recomputed) d
+UNION ALL
+SELECT 'log'::text AS side, d.user_id, d.trait, d.value::text AS value, d.set_at, d.event_id
+FROM (SELECT user_id, trait, value, set_at, event_id FROM recomputed EXCEPT SELECT user_id, trait, value, set_at, event_id FROM stored) d
+`
+
+type RollupCheckUserTraitsRow struct {
+	Side    string
+	UserID  uuid.UUID
+	Trait   string
+	Value   string
+	SetAt   time.Time
+	EventID string
+}
+
+func (q *Queries) RollupCheckUserTraits(ctx context.Context) ([]RollupCheckUserTraitsRow, error) {
+	rows, err := q.db.Query(ctx, rollupCheckUserTraits)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RollupCheckUserTraitsRow{}
+	for rows.Next() {
+		var i RollupCheckUserTraitsRow
+		if err := rows.Scan(
+			&i.Side,
+			&i.UserID,
+			&i.Trait,
+			&i.Value,
+			&i.SetAt,
+			&i.EventID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

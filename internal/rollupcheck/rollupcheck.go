@@ -14,7 +14,7 @@ import (
 )
 
 // Tables are the rollups checked, in the order Differences reports them.
-var Tables = []string{"event_counts", "user_sketches", "user_counts", "user_stats", "community_stats"}
+var Tables = []string{"event_counts", "user_sketches", "user_counts", "user_stats", "community_stats", "user_traits"}
 
 // Difference is one row found in the rollup but not in the recomputation
 // (Side "rollup") or the other way round (Side "log").
@@ -85,6 +85,13 @@ func Differences(ctx context.Context, dbtx db.DBTX) ([]Difference, error) {
 	}
 	for _, r := range cs {
 		add("community_stats", r.Side, r.CommunityID, r.Name.String, r.NamedAt.Time.UTC(), r.NamedEventID.String, r.FirstSeen.UTC(), r.Events)
+	}
+	ut, err := q.RollupCheckUserTraits(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("check user_traits: %w", err)
+	}
+	for _, r := range ut {
+		add("user_traits", r.Side, r.UserID, r.Trait, r.Value, r.SetAt.UTC(), r.EventID)
 	}
 	return out, nil
 }

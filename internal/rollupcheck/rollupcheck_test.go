@@ -30,6 +30,10 @@ func TestDifferences_FindsRowsMissingFromAndExtraInTheRollups(t *testing.T) {
 		VALUES ('e1', 'community.created', $1, $2, '{"name":"Gophers"}', $3)`, user, community, at); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := pool.Exec(ctx, `INSERT INTO activities (event_id, event_type, user_id, metadata, created_at)
+		VALUES ('e2', 'user.identify', $1, '{"plan":"pro"}', $2)`, user, at); err != nil {
+		t.Fatal(err)
+	}
 	diffs, err := rollupcheck.Differences(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
