@@ -293,7 +293,10 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 	if err := q.ProjectorPlanSettings(ctx); err != nil {
 		return res, fmt.Errorf("%s v%d: plan settings: %w", p.Name, version, err)
 	}
-	cp, err := q.CheckpointGetForUpdate(ctx, db.CheckpointGetForUpdateParams{Name: p.Name, Version: version})
+	// Not FOR UPDATE: see CheckpointGet. The advisory lock admits one
+	// applier per version, and the compare-and-set below rolls the batch
+	// back if the checkpoint moved (a switch) meanwhile.
+	cp, err := q.CheckpointGet(ctx, db.CheckpointGetParams{Name: p.Name, Version: version})
 	if errors.Is(err, pgx.ErrNoRows) {
 		res.gone = true
 		return res, nil
@@ -346,7 +349,8 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 		return res, fmt.Errorf("%s v%d: advance checkpoint: %w", p.Name, version, err)
 	}
 	if n != 1 {
-		// Cannot happen while the row is locked FOR UPDATE; rolled back if it does.
+		// A switch moved (or dropped) it under this batch: roll back, and the
+		// next round starts from where it is now.
 		return res, fmt.Errorf("%s v%d: checkpoint moved from %s under this batch", p.Name, version, from)
 	}
 	if err := tx.Commit(ctx); err != nil {

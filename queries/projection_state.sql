@@ -27,6 +27,14 @@ SELECT pg_advisory_xact_lock(@key::int, @version::int);
 SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
 FROM projection_checkpoints WHERE name = @name ORDER BY version;
 
+-- name: CheckpointGet :one
+-- Read without a row lock: a batch takes no transaction id (which would hold
+-- back the snapshot xmin, and so every projector) until it writes, and its
+-- compare-and-set (CheckpointAdvance) at the end catches a checkpoint moved
+-- meanwhile.
+SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
+FROM projection_checkpoints WHERE name = @name AND version = @version;
+
 -- name: CheckpointGetForUpdate :one
 SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
 FROM projection_checkpoints WHERE name = @name AND version = @version FOR UPDATE;

@@ -11,11 +11,13 @@ import (
 )
 
 // topListSize is how many users each rollup row's top list holds at first;
-// it grows fourfold when the lists cannot settle the answer.
+// it grows eightfold once when the lists cannot settle the answer.
 var topListSize int32 = 32
 
-// maxTopListSize is where growing stops and every user's sum is taken.
-const maxTopListSize = 2048
+// maxTopListSize is where growing stops and every user's sum is taken:
+// lists that long that still do not settle it mean activity is spread so
+// evenly that summing every user is about as cheap.
+const maxTopListSize = 256
 
 // topUsers returns the n users with the most events in community over the
 // pieces of pl, most first, then by id, exactly.
@@ -27,11 +29,11 @@ const maxTopListSize = 2048
 // the users on any list are the candidates, summed exactly. A user on no
 // list has at most the smallest count of each full list in every row, so
 // when the n-th candidate has more than the sum of those, no one else can
-// be in the top n. Otherwise the lists grow, and at last every user is
+// be in the top n. Otherwise the lists grow once, and then every user is
 // summed.
 func topUsers(ctx context.Context, q *db.Queries, pl plan, community uuid.UUID, n int) ([]userCountView, error) {
 	c := pl.dayColumns()
-	for size := topListSize; size <= maxTopListSize; size *= 4 {
+	for size := topListSize; size <= max(maxTopListSize, topListSize); size *= 8 {
 		lists, err := q.UserCountsTopLists(ctx, db.UserCountsTopListsParams{
 			Res: c.res, Buckets: c.buckets, CommunityID: community, PerBucket: size,
 		})

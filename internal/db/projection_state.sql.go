@@ -169,6 +169,36 @@ func (q *Queries) CheckpointDeleteOthers(ctx context.Context, arg CheckpointDele
 	return err
 }
 
+const checkpointGet = `-- name: CheckpointGet :one
+SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
+FROM projection_checkpoints WHERE name = $1 AND version = $2
+`
+
+type CheckpointGetParams struct {
+	Name    string
+	Version int32
+}
+
+// Read without a row lock: a batch takes no transaction id (which would hold
+// back the snapshot xmin, and so every projector) until it writes, and its
+// compare-and-set (CheckpointAdvance) at the end catches a checkpoint moved
+// meanwhile.
+func (q *Queries) CheckpointGet(ctx context.Context, arg CheckpointGetParams) (ProjectionCheckpoint, error) {
+	row := q.db.QueryRow(ctx, checkpointGet, arg.Name, arg.Version)
+	var i ProjectionCheckpoint
+	err := row.Scan(
+		&i.Name,
+		&i.Version,
+		&i.TxID,
+		&i.ActivityID,
+		&i.Status,
+		&i.LastError,
+		&i.Failures,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const checkpointGetForUpdate = `-- name: CheckpointGetForUpdate :one
 SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
 FROM projection_checkpoints WHERE name = $1 AND version = $2 FOR UPDATE
