@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -113,29 +114,37 @@ func applyUserSketches(ctx context.Context, q *db.Queries, version int32, from, 
 	if err != nil {
 		return 0, fmt.Errorf("read stored sketches: %w", err)
 	}
+	before := make(map[sketchKey][]byte, len(stored))
 	for _, s := range stored {
 		k := sketchKey{s.Res, s.Bucket.Unix(), s.CommunityID, s.EventType}
 		if f := fresh[k]; f != nil {
 			if err := f.MergeBytes(s.Sketch); err != nil {
 				return 0, fmt.Errorf("stored sketch %s %s %s %q: %w", k.res, s.Bucket.UTC().Format(time.RFC3339), k.community, k.eventType, err)
 			}
+			before[k] = s.Sketch
 		}
 	}
 
-	put := db.UserSketchesPutParams{
-		Version:     version,
-		Res:         keys.Res,
-		Buckets:     keys.Buckets,
-		Communities: keys.Communities,
-		EventTypes:  keys.EventTypes,
-		Users:       make([]int64, n),
-		Exact:       make([]bool, n),
-		Sketches:    make([][]byte, n),
+	// Only the sketches the batch changed are written: most of a day's or a
+	// month's users were seen before, and rewriting a 4 KiB HyperLogLog
+	// that did not change costs as much as one that did.
+	put := db.UserSketchesPutParams{Version: version}
+	for k, s := range fresh {
+		b := s.Bytes()
+		if old, ok := before[k]; ok && bytes.Equal(old, b) {
+			continue
+		}
+		users, exact := s.Estimate()
+		put.Res = append(put.Res, k.res)
+		put.Buckets = append(put.Buckets, time.Unix(k.bucket, 0).UTC())
+		put.Communities = append(put.Communities, k.community)
+		put.EventTypes = append(put.EventTypes, k.eventType)
+		put.Users = append(put.Users, users)
+		put.Exact = append(put.Exact, exact)
+		put.Sketches = append(put.Sketches, b)
 	}
-	for i := range n {
-		s := fresh[sketchKey{put.Res[i], put.Buckets[i].Unix(), put.Communities[i], put.EventTypes[i]}]
-		put.Users[i], put.Exact[i] = s.Estimate()
-		put.Sketches[i] = s.Bytes()
+	if len(put.Res) == 0 {
+		return int64(len(rows)), nil
 	}
 	if err := q.UserSketchesPut(ctx, put); err != nil {
 		return 0, fmt.Errorf("store sketches: %w", err)
