@@ -14,6 +14,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -66,6 +67,11 @@ type Projection struct {
 	// lockKey is the first key of the advisory lock that admits one applier
 	// per (projection, version); the second is the version.
 	lockKey int32
+	// pace is the least time between the starts of two live batches (0:
+	// none). A projection whose cost is per key touched rather than per
+	// activity (sketch merges) does far less work per activity in fewer,
+	// larger batches, and leaves the cores to the others.
+	pace time.Duration
 	// apply adds the activities in (from, to] to version's rows.
 	apply func(ctx context.Context, q *db.Queries, version int32, from, to Position) (int64, error)
 	// deleteVersion drops version's rows.

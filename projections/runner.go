@@ -188,7 +188,16 @@ func (r *Runner) loop(ctx context.Context, p Projection) {
 	tick := time.NewTicker(r.cfg.Tick)
 	defer tick.Stop()
 	var backoff time.Duration
+	var last time.Time
 	for ctx.Err() == nil {
+		if wait := p.pace - time.Since(last); p.pace > 0 && wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		last = time.Now()
 		full, err := r.round(ctx, p)
 		if ctx.Err() != nil {
 			return

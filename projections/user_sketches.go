@@ -27,6 +27,7 @@ var AllCommunities = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0
 var userSketches = Projection{
 	Name:    "user_sketches",
 	lockKey: lockBase + 5,
+	pace:    500 * time.Millisecond,
 	apply:   applyUserSketches,
 	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {
 		return q.UserSketchesDeleteVersion(ctx, version)
