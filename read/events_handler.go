@@ -72,11 +72,12 @@ func (a *API) events(r *http.Request, k auth.Key) (any, error) {
 		selector = eventType
 	}
 	err := a.inTx(r.Context(), func(q *db.Queries) error {
-		events, err := countEvents(r.Context(), q, bounds, w.end, sc, selector)
+		pl := planSlots(bounds, w.end)
+		events, err := countEvents(r.Context(), q, pl, sc, selector)
 		if err != nil {
 			return err
 		}
-		users, err := countUsers(r.Context(), q, bounds, w.end, sc, selector)
+		users, err := countUsers(r.Context(), q, pl, sc, selector)
 		if err != nil {
 			return err
 		}

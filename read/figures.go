@@ -22,11 +22,10 @@ type slotType struct {
 	eventType string
 }
 
-// countEvents sums the events of the scope per slot of bounds (the last
-// slot ending at end) and event type, from event_counts. eventType is
-// everyType, eachType or one type.
-func countEvents(ctx context.Context, q *db.Queries, bounds []time.Time, end time.Time, sc scope, eventType string) (map[slotType]int64, error) {
-	c := planSlots(bounds, end).columns()
+// countEvents sums the events of the scope per slot of pl and event type,
+// from event_counts. eventType is everyType, eachType or one type.
+func countEvents(ctx context.Context, q *db.Queries, pl plan, sc scope, eventType string) (map[slotType]int64, error) {
+	bounds, c := pl.bounds, pl.columns()
 	rows, err := q.EventCountsSlots(ctx, db.EventCountsSlotsParams{
 		Res: c.res, Lo: c.lo, Hi: c.hi, Qlo: c.qlo, Qhi: c.qhi,
 		Keys: sc.keys(), EventType: eventType,
@@ -59,14 +58,13 @@ type estimate struct {
 	exact bool
 }
 
-// countUsers estimates the distinct users of the scope per slot of bounds
+// countUsers estimates the distinct users of the scope per slot of pl
 // and event type, from user_sketches. Where every slot is one whole rollup
 // row of one community key, the rows' own figures are the answer; else the
 // rows' sketches are merged per slot. A slot that starts or ends inside an
 // hour counts the users of that whole hour and is not exact.
-func countUsers(ctx context.Context, q *db.Queries, bounds []time.Time, end time.Time, sc scope, eventType string) (map[slotType]estimate, error) {
-	pl := planSlots(bounds, end)
-	c := pl.columns()
+func countUsers(ctx context.Context, q *db.Queries, pl plan, sc scope, eventType string) (map[slotType]estimate, error) {
+	bounds, c := pl.bounds, pl.columns()
 	keys := sc.keys()
 	merge := !pl.singleRow || len(keys) > 1
 	rows, err := q.UserSketchesSlots(ctx, db.UserSketchesSlotsParams{

@@ -80,10 +80,11 @@ func overviewFigures(ctx context.Context, q *db.Queries, w window, sc scope) (ov
 	for i := range v.Daily {
 		v.Daily[i].Date = w.date(i)
 	}
-	whole := []time.Time{w.start}
+	whole := planSlots([]time.Time{w.start}, w.end)
 	var approx approximations
 
-	events, err := countEvents(ctx, q, w.dayStarts, w.end, sc, everyType)
+	daily := planSlots(w.dayStarts, w.end)
+	events, err := countEvents(ctx, q, daily, sc, everyType)
 	if err != nil {
 		return v, err
 	}
@@ -91,7 +92,7 @@ func overviewFigures(ctx context.Context, q *db.Queries, w window, sc scope) (ov
 		v.Daily[k.slot].Events = n
 		v.Totals.Events += n
 	}
-	users, err := countUsers(ctx, q, w.dayStarts, w.end, sc, everyType)
+	users, err := countUsers(ctx, q, daily, sc, everyType)
 	if err != nil {
 		return v, err
 	}
@@ -99,7 +100,7 @@ func overviewFigures(ctx context.Context, q *db.Queries, w window, sc scope) (ov
 		v.Daily[k.slot].ActiveUsers = u.users
 		approx.note("daily.active_users", u.exact)
 	}
-	total, err := countUsers(ctx, q, whole, w.end, sc, everyType)
+	total, err := countUsers(ctx, q, whole, sc, everyType)
 	if err != nil {
 		return v, err
 	}
@@ -108,7 +109,7 @@ func overviewFigures(ctx context.Context, q *db.Queries, w window, sc scope) (ov
 		approx.note("totals.active_users", u.exact)
 	}
 
-	types, err := countEvents(ctx, q, whole, w.end, sc, eachType)
+	types, err := countEvents(ctx, q, whole, sc, eachType)
 	if err != nil {
 		return v, err
 	}
@@ -117,7 +118,7 @@ func overviewFigures(ctx context.Context, q *db.Queries, w window, sc scope) (ov
 	}
 	sortEventTypes(v.EventTypes)
 
-	c := planSlots(whole, w.end).columns()
+	c := whole.columns()
 	top, err := q.EventCountsTopCommunities(ctx, db.EventCountsTopCommunitiesParams{
 		Res: c.res, Lo: c.lo, Hi: c.hi, Qlo: c.qlo, Qhi: c.qhi,
 		AllCommunities: sc.all, Communities: sc.communities, MaxRows: topN,

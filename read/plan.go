@@ -34,6 +34,7 @@ func (p piece) whole() bool { return p.qlo == 0 && p.qhi == quartersPerHour }
 // covered by exactly one whole rollup row (so the row's own figures are the
 // slot's: no sketches to merge).
 type plan struct {
+	bounds    []time.Time // the start of every slot, ascending
 	pieces    []piece
 	singleRow bool
 	// units are the pieces before merging: one rollup row (or quarters of
@@ -52,7 +53,7 @@ type slotPiece struct {
 // quarter-hour lattice (every zone in use starts its days on a quarter hour);
 // an instant off it is taken at the quarter hour before.
 func planSlots(bounds []time.Time, end time.Time) plan {
-	pl := plan{singleRow: true}
+	pl := plan{bounds: bounds, singleRow: true}
 	if len(bounds) == 0 {
 		return pl
 	}
