@@ -86,19 +86,20 @@ CROSS JOIN LATERAL (
     LIMIT @per_bucket::int
 ) t;
 
--- name: UserCountsInCommunity :many
--- The events of the given users in community @community_id over the day
--- units of the read plan (read/plan.go: month and day rows, or quarters
--- [qlo, qhi) of a day row).
-SELECT u.user_id, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+-- name: UserCountsPairs :many
+-- The events in community @community_id of each given (user, day unit)
+-- pair (read/plan.go: a month or day row, or quarters [qlo, qhi) of a day
+-- row), summed per user; users with no such row are left out.
+SELECT p.user_id::uuid AS user_id,
+       sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
                 ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END)::bigint AS events
-FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
+FROM (SELECT unnest(@user_ids::uuid[]) AS user_id, unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
              unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
- AND u.user_id = ANY (@user_ids::uuid[]) AND u.res = p.res AND u.bucket = p.bucket
+ AND u.user_id = p.user_id AND u.res = p.res AND u.bucket = p.bucket
  AND u.community_id = @community_id::uuid AND u.event_type = ''
-GROUP BY u.user_id;
+GROUP BY p.user_id;
 
 -- name: UserCountsTopUsers :many
 -- The users with the most events in community @community_id over the day

@@ -167,6 +167,9 @@ type dayUnit struct {
 	qlo, qhi int32
 }
 
+// whole reports whether u selects its whole row.
+func (u dayUnit) whole() bool { return u.qlo == 0 && u.qhi == quartersPerDay }
+
 // dayUnits covers the plan with rows of user_counts: months and days as
 // they are, and the hours (or quarters) of each day that lie in one slot as
 // a quarter range of that day's row.

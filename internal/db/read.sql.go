@@ -339,51 +339,52 @@ func (q *Queries) UserCountsByCommunity(ctx context.Context, arg UserCountsByCom
 	return items, nil
 }
 
-const userCountsInCommunity = `-- name: UserCountsInCommunity :many
-SELECT u.user_id, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+const userCountsPairs = `-- name: UserCountsPairs :many
+SELECT p.user_id::uuid AS user_id,
+       sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
                 ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END)::bigint AS events
-FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
-             unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
+FROM (SELECT unnest($1::uuid[]) AS user_id, unnest($2::text[]) AS res, unnest($3::timestamptz[]) AS bucket,
+             unnest($4::int[]) AS qlo, unnest($5::int[]) AS qhi) p
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
- AND u.user_id = ANY ($5::uuid[]) AND u.res = p.res AND u.bucket = p.bucket
+ AND u.user_id = p.user_id AND u.res = p.res AND u.bucket = p.bucket
  AND u.community_id = $6::uuid AND u.event_type = ''
-GROUP BY u.user_id
+GROUP BY p.user_id
 `
 
-type UserCountsInCommunityParams struct {
+type UserCountsPairsParams struct {
+	UserIds     []uuid.UUID
 	Res         []string
 	Buckets     []time.Time
 	Qlo         []int32
 	Qhi         []int32
-	UserIds     []uuid.UUID
 	CommunityID uuid.UUID
 }
 
-type UserCountsInCommunityRow struct {
+type UserCountsPairsRow struct {
 	UserID uuid.UUID
 	Events int64
 }
 
-// The events of the given users in community @community_id over the day
-// units of the read plan (read/plan.go: month and day rows, or quarters
-// [qlo, qhi) of a day row).
-func (q *Queries) UserCountsInCommunity(ctx context.Context, arg UserCountsInCommunityParams) ([]UserCountsInCommunityRow, error) {
-	rows, err := q.db.Query(ctx, userCountsInCommunity,
+// The events in community @community_id of each given (user, day unit)
+// pair (read/plan.go: a month or day row, or quarters [qlo, qhi) of a day
+// row), summed per user; users with no such row are left out.
+func (q *Queries) UserCountsPairs(ctx context.Context, arg UserCountsPairsParams) ([]UserCountsPairsRow, error) {
+	rows, err := q.db.Query(ctx, userCountsPairs,
+		arg.UserIds,
 		arg.Res,
 		arg.Buckets,
 		arg.Qlo,
 		arg.Qhi,
-		arg.UserIds,
 		arg.CommunityID,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []UserCountsInCommunityRow{}
+	items := []UserCountsPairsRow{}
 	for rows.Next() {
-		var i UserCountsInCommunityRow
+		var i UserCountsPairsRow
 		if err := rows.Scan(&i.UserID, &i.Events); err != nil {
 			return nil, err
 		}
