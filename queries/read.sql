@@ -13,37 +13,65 @@ SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit
 -- (read/plan.go: whole rollup rows, or quarters [qlo, qhi) of an hour row),
 -- by the start of the part of each row selected: each lies in one slot of
 -- the series, which the caller finds (a width_bucket here would unpack the
--- bounds array once per row).
-SELECT (e.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
-       e.event_type,
-       sum(CASE WHEN p.qlo = 0 AND p.qhi = 4 THEN e.events
-                ELSE (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x) END)::bigint AS events
-FROM (SELECT unnest(@res::text[]) AS res, unnest(@lo::timestamptz[]) AS lo, unnest(@hi::timestamptz[]) AS hi,
-             unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
-JOIN event_counts e
-  ON e.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'event_counts')
- AND e.res = p.res AND e.community_id = ANY (@keys::uuid[])
- AND e.bucket >= p.lo AND e.bucket < p.hi
- AND CASE @event_type::text WHEN '*' THEN e.event_type <> '' ELSE e.event_type = @event_type::text END
+-- bounds array once per row). Whole rows are summed from the key index
+-- alone; only parts of hours read the rows for their quarters.
+WITH p AS (
+    SELECT unnest(@res::text[]) AS res, unnest(@lo::timestamptz[]) AS lo, unnest(@hi::timestamptz[]) AS hi,
+           unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi
+), v AS (
+    SELECT pr.current_version AS version FROM projections pr WHERE pr.name = 'event_counts'
+), parts AS (
+    SELECT e.bucket AS start_at, e.event_type, e.events
+    FROM p JOIN event_counts e
+      ON e.version = (SELECT v.version FROM v)
+     AND e.res = p.res AND e.community_id = ANY (@keys::uuid[])
+     AND e.bucket >= p.lo AND e.bucket < p.hi
+     AND CASE @event_type::text WHEN '*' THEN e.event_type <> '' ELSE e.event_type = @event_type::text END
+    WHERE p.qlo = 0 AND p.qhi = 4
+    UNION ALL
+    SELECT e.bucket + make_interval(mins => 15 * p.qlo), e.event_type,
+           (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x)::bigint
+    FROM p JOIN event_counts e
+      ON e.version = (SELECT v.version FROM v)
+     AND e.res = p.res AND e.community_id = ANY (@keys::uuid[])
+     AND e.bucket >= p.lo AND e.bucket < p.hi
+     AND CASE @event_type::text WHEN '*' THEN e.event_type <> '' ELSE e.event_type = @event_type::text END
+    WHERE NOT (p.qlo = 0 AND p.qhi = 4)
+)
+SELECT pt.start_at::timestamptz AS start_at, pt.event_type, sum(pt.events)::bigint AS events
+FROM parts pt
 GROUP BY 1, 2;
 
 -- name: EventCountsTopCommunities :many
 -- The communities with the most events over the plan's pieces, with their
--- names and the number of communities with any event in them.
-WITH c AS (
-    SELECT e.community_id,
-           sum(CASE WHEN p.qlo = 0 AND p.qhi = 4 THEN e.events
-                    ELSE (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x) END) AS events
-    FROM (SELECT unnest(@res::text[]) AS res, unnest(@lo::timestamptz[]) AS lo, unnest(@hi::timestamptz[]) AS hi,
-                 unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
-    JOIN event_counts e
-      ON e.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'event_counts')
+-- names and the number of communities with any event in them. As in
+-- EventCountsSlots, whole rows come from the bucket index alone.
+WITH p AS (
+    SELECT unnest(@res::text[]) AS res, unnest(@lo::timestamptz[]) AS lo, unnest(@hi::timestamptz[]) AS hi,
+           unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi
+), v AS (
+    SELECT pr.current_version AS version FROM projections pr WHERE pr.name = 'event_counts'
+), parts AS (
+    SELECT e.community_id, e.events
+    FROM p JOIN event_counts e
+      ON e.version = (SELECT v.version FROM v)
      AND e.res = p.res AND e.event_type = '' AND e.bucket >= p.lo AND e.bucket < p.hi
      AND e.community_id <> 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
      AND (@all_communities::bool OR e.community_id = ANY (@communities::uuid[]))
-    GROUP BY e.community_id
-    HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 4 THEN e.events
-                    ELSE (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x) END) > 0
+    WHERE p.qlo = 0 AND p.qhi = 4
+    UNION ALL
+    SELECT e.community_id, (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x)::bigint
+    FROM p JOIN event_counts e
+      ON e.version = (SELECT v.version FROM v)
+     AND e.res = p.res AND e.event_type = '' AND e.bucket >= p.lo AND e.bucket < p.hi
+     AND e.community_id <> 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
+     AND (@all_communities::bool OR e.community_id = ANY (@communities::uuid[]))
+    WHERE NOT (p.qlo = 0 AND p.qhi = 4)
+), c AS (
+    SELECT pt.community_id, sum(pt.events) AS events
+    FROM parts pt
+    GROUP BY pt.community_id
+    HAVING sum(pt.events) > 0
 )
 SELECT c.community_id, cs.name, c.events::bigint AS events,
        (SELECT count(*) FROM c)::bigint AS communities
@@ -56,13 +84,21 @@ LIMIT @max_rows::int;
 
 -- name: UserSketchesSlots :many
 -- Distinct users per rollup row and event type (as in EventCountsSlots)
--- over the plan's pieces, by the start of the part of the row selected: each
--- row's own estimate, and its sketch when @with_sketch (the caller merges
--- the rows of a slot). A piece of quarters
+-- over the plan's pieces, by the start of each row: each row's own
+-- estimate, from the key index alone (for plans whose slots are whole rows).
+SELECT s.bucket::timestamptz AS start_at, s.event_type, s.users, s.exact
+FROM (SELECT unnest(@res::text[]) AS res, unnest(@lo::timestamptz[]) AS lo, unnest(@hi::timestamptz[]) AS hi) p
+JOIN user_sketches s
+  ON s.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_sketches')
+ AND s.res = p.res AND s.community_id = ANY (@keys::uuid[])
+ AND s.bucket >= p.lo AND s.bucket < p.hi
+ AND CASE @event_type::text WHEN '*' THEN s.event_type <> '' ELSE s.event_type = @event_type::text END;
+
+-- name: UserSketchesMerge :many
+-- The sketches of the rows of UserSketchesSlots, by the start of the part of
+-- each row selected, for the caller to merge per slot. A piece of quarters
 -- selects its whole hour row: sketches do not split.
-SELECT (s.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
-       s.event_type, s.users, s.exact,
-       CASE WHEN @with_sketch::bool THEN s.sketch ELSE ''::bytea END::bytea AS sketch
+SELECT (s.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at, s.event_type, s.sketch
 FROM (SELECT unnest(@res::text[]) AS res, unnest(@lo::timestamptz[]) AS lo, unnest(@hi::timestamptz[]) AS hi,
              unnest(@qlo::int[]) AS qlo) p
 JOIN user_sketches s

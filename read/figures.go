@@ -66,16 +66,14 @@ type estimate struct {
 func countUsers(ctx context.Context, q *db.Queries, pl plan, sc scope, eventType string) (map[slotType]estimate, error) {
 	bounds, c := pl.bounds, pl.columns()
 	keys := sc.keys()
-	merge := !pl.singleRow || len(keys) > 1
-	rows, err := q.UserSketchesSlots(ctx, db.UserSketchesSlotsParams{
-		Res: c.res, Lo: c.lo, Hi: c.hi, Qlo: c.qlo,
-		Keys: keys, EventType: eventType, WithSketch: merge,
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[slotType]estimate, len(rows))
-	if !merge {
+	if pl.singleRow && len(keys) == 1 {
+		rows, err := q.UserSketchesSlots(ctx, db.UserSketchesSlotsParams{
+			Res: c.res, Lo: c.lo, Hi: c.hi, Keys: keys, EventType: eventType,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[slotType]estimate, len(rows))
 		for _, r := range rows {
 			i := slotOf(bounds, r.StartAt)
 			if i < 0 {
@@ -85,6 +83,13 @@ func countUsers(ctx context.Context, q *db.Queries, pl plan, sc scope, eventType
 		}
 		return out, nil
 	}
+	rows, err := q.UserSketchesMerge(ctx, db.UserSketchesMergeParams{
+		Res: c.res, Lo: c.lo, Hi: c.hi, Qlo: c.qlo, Keys: keys, EventType: eventType,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[slotType]estimate, len(rows))
 	partial := false
 	for _, p := range pl.pieces {
 		partial = partial || !p.whole()

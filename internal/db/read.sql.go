@@ -119,17 +119,31 @@ func (q *Queries) CommunityStatsGet(ctx context.Context, communityID uuid.UUID) 
 }
 
 const eventCountsSlots = `-- name: EventCountsSlots :many
-SELECT (e.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
-       e.event_type,
-       sum(CASE WHEN p.qlo = 0 AND p.qhi = 4 THEN e.events
-                ELSE (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x) END)::bigint AS events
-FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS lo, unnest($3::timestamptz[]) AS hi,
-             unnest($4::int[]) AS qlo, unnest($5::int[]) AS qhi) p
-JOIN event_counts e
-  ON e.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'event_counts')
- AND e.res = p.res AND e.community_id = ANY ($6::uuid[])
- AND e.bucket >= p.lo AND e.bucket < p.hi
- AND CASE $7::text WHEN '*' THEN e.event_type <> '' ELSE e.event_type = $7::text END
+WITH p AS (
+    SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS lo, unnest($3::timestamptz[]) AS hi,
+           unnest($4::int[]) AS qlo, unnest($5::int[]) AS qhi
+), v AS (
+    SELECT pr.current_version AS version FROM projections pr WHERE pr.name = 'event_counts'
+), parts AS (
+    SELECT e.bucket AS start_at, e.event_type, e.events
+    FROM p JOIN event_counts e
+      ON e.version = (SELECT v.version FROM v)
+     AND e.res = p.res AND e.community_id = ANY ($6::uuid[])
+     AND e.bucket >= p.lo AND e.bucket < p.hi
+     AND CASE $7::text WHEN '*' THEN e.event_type <> '' ELSE e.event_type = $7::text END
+    WHERE p.qlo = 0 AND p.qhi = 4
+    UNION ALL
+    SELECT e.bucket + make_interval(mins => 15 * p.qlo), e.event_type,
+           (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x)::bigint
+    FROM p JOIN event_counts e
+      ON e.version = (SELECT v.version FROM v)
+     AND e.res = p.res AND e.community_id = ANY ($6::uuid[])
+     AND e.bucket >= p.lo AND e.bucket < p.hi
+     AND CASE $7::text WHEN '*' THEN e.event_type <> '' ELSE e.event_type = $7::text END
+    WHERE NOT (p.qlo = 0 AND p.qhi = 4)
+)
+SELECT pt.start_at::timestamptz AS start_at, pt.event_type, sum(pt.events)::bigint AS events
+FROM parts pt
 GROUP BY 1, 2
 `
 
@@ -154,7 +168,8 @@ type EventCountsSlotsRow struct {
 // (read/plan.go: whole rollup rows, or quarters [qlo, qhi) of an hour row),
 // by the start of the part of each row selected: each lies in one slot of
 // the series, which the caller finds (a width_bucket here would unpack the
-// bounds array once per row).
+// bounds array once per row). Whole rows are summed from the key index
+// alone; only parts of hours read the rows for their quarters.
 func (q *Queries) EventCountsSlots(ctx context.Context, arg EventCountsSlotsParams) ([]EventCountsSlotsRow, error) {
 	rows, err := q.db.Query(ctx, eventCountsSlots,
 		arg.Res,
@@ -184,20 +199,32 @@ func (q *Queries) EventCountsSlots(ctx context.Context, arg EventCountsSlotsPara
 }
 
 const eventCountsTopCommunities = `-- name: EventCountsTopCommunities :many
-WITH c AS (
-    SELECT e.community_id,
-           sum(CASE WHEN p.qlo = 0 AND p.qhi = 4 THEN e.events
-                    ELSE (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x) END) AS events
-    FROM (SELECT unnest($2::text[]) AS res, unnest($3::timestamptz[]) AS lo, unnest($4::timestamptz[]) AS hi,
-                 unnest($5::int[]) AS qlo, unnest($6::int[]) AS qhi) p
-    JOIN event_counts e
-      ON e.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'event_counts')
+WITH p AS (
+    SELECT unnest($2::text[]) AS res, unnest($3::timestamptz[]) AS lo, unnest($4::timestamptz[]) AS hi,
+           unnest($5::int[]) AS qlo, unnest($6::int[]) AS qhi
+), v AS (
+    SELECT pr.current_version AS version FROM projections pr WHERE pr.name = 'event_counts'
+), parts AS (
+    SELECT e.community_id, e.events
+    FROM p JOIN event_counts e
+      ON e.version = (SELECT v.version FROM v)
      AND e.res = p.res AND e.event_type = '' AND e.bucket >= p.lo AND e.bucket < p.hi
      AND e.community_id <> 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
      AND ($7::bool OR e.community_id = ANY ($8::uuid[]))
-    GROUP BY e.community_id
-    HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 4 THEN e.events
-                    ELSE (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x) END) > 0
+    WHERE p.qlo = 0 AND p.qhi = 4
+    UNION ALL
+    SELECT e.community_id, (SELECT COALESCE(sum(x), 0) FROM unnest(e.quarters[p.qlo + 1 : p.qhi]) x)::bigint
+    FROM p JOIN event_counts e
+      ON e.version = (SELECT v.version FROM v)
+     AND e.res = p.res AND e.event_type = '' AND e.bucket >= p.lo AND e.bucket < p.hi
+     AND e.community_id <> 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
+     AND ($7::bool OR e.community_id = ANY ($8::uuid[]))
+    WHERE NOT (p.qlo = 0 AND p.qhi = 4)
+), c AS (
+    SELECT pt.community_id, sum(pt.events) AS events
+    FROM parts pt
+    GROUP BY pt.community_id
+    HAVING sum(pt.events) > 0
 )
 SELECT c.community_id, cs.name, c.events::bigint AS events,
        (SELECT count(*) FROM c)::bigint AS communities
@@ -228,7 +255,8 @@ type EventCountsTopCommunitiesRow struct {
 }
 
 // The communities with the most events over the plan's pieces, with their
-// names and the number of communities with any event in them.
+// names and the number of communities with any event in them. As in
+// EventCountsSlots, whole rows come from the bucket index alone.
 func (q *Queries) EventCountsTopCommunities(ctx context.Context, arg EventCountsTopCommunitiesParams) ([]EventCountsTopCommunitiesRow, error) {
 	rows, err := q.db.Query(ctx, eventCountsTopCommunities,
 		arg.MaxRows,
@@ -579,27 +607,78 @@ func (q *Queries) UserCountsTopUsers(ctx context.Context, arg UserCountsTopUsers
 	return items, nil
 }
 
-const userSketchesSlots = `-- name: UserSketchesSlots :many
-SELECT (s.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
-       s.event_type, s.users, s.exact,
-       CASE WHEN $1::bool THEN s.sketch ELSE ''::bytea END::bytea AS sketch
-FROM (SELECT unnest($2::text[]) AS res, unnest($3::timestamptz[]) AS lo, unnest($4::timestamptz[]) AS hi,
-             unnest($5::int[]) AS qlo) p
+const userSketchesMerge = `-- name: UserSketchesMerge :many
+SELECT (s.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at, s.event_type, s.sketch
+FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS lo, unnest($3::timestamptz[]) AS hi,
+             unnest($4::int[]) AS qlo) p
 JOIN user_sketches s
   ON s.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_sketches')
- AND s.res = p.res AND s.community_id = ANY ($6::uuid[])
+ AND s.res = p.res AND s.community_id = ANY ($5::uuid[])
  AND s.bucket >= p.lo AND s.bucket < p.hi
- AND CASE $7::text WHEN '*' THEN s.event_type <> '' ELSE s.event_type = $7::text END
+ AND CASE $6::text WHEN '*' THEN s.event_type <> '' ELSE s.event_type = $6::text END
+`
+
+type UserSketchesMergeParams struct {
+	Res       []string
+	Lo        []time.Time
+	Hi        []time.Time
+	Qlo       []int32
+	Keys      []uuid.UUID
+	EventType string
+}
+
+type UserSketchesMergeRow struct {
+	StartAt   time.Time
+	EventType string
+	Sketch    []byte
+}
+
+// The sketches of the rows of UserSketchesSlots, by the start of the part of
+// each row selected, for the caller to merge per slot. A piece of quarters
+// selects its whole hour row: sketches do not split.
+func (q *Queries) UserSketchesMerge(ctx context.Context, arg UserSketchesMergeParams) ([]UserSketchesMergeRow, error) {
+	rows, err := q.db.Query(ctx, userSketchesMerge,
+		arg.Res,
+		arg.Lo,
+		arg.Hi,
+		arg.Qlo,
+		arg.Keys,
+		arg.EventType,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UserSketchesMergeRow{}
+	for rows.Next() {
+		var i UserSketchesMergeRow
+		if err := rows.Scan(&i.StartAt, &i.EventType, &i.Sketch); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userSketchesSlots = `-- name: UserSketchesSlots :many
+SELECT s.bucket::timestamptz AS start_at, s.event_type, s.users, s.exact
+FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS lo, unnest($3::timestamptz[]) AS hi) p
+JOIN user_sketches s
+  ON s.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_sketches')
+ AND s.res = p.res AND s.community_id = ANY ($4::uuid[])
+ AND s.bucket >= p.lo AND s.bucket < p.hi
+ AND CASE $5::text WHEN '*' THEN s.event_type <> '' ELSE s.event_type = $5::text END
 `
 
 type UserSketchesSlotsParams struct {
-	WithSketch bool
-	Res        []string
-	Lo         []time.Time
-	Hi         []time.Time
-	Qlo        []int32
-	Keys       []uuid.UUID
-	EventType  string
+	Res       []string
+	Lo        []time.Time
+	Hi        []time.Time
+	Keys      []uuid.UUID
+	EventType string
 }
 
 type UserSketchesSlotsRow struct {
@@ -607,21 +686,16 @@ type UserSketchesSlotsRow struct {
 	EventType string
 	Users     int64
 	Exact     bool
-	Sketch    []byte
 }
 
 // Distinct users per rollup row and event type (as in EventCountsSlots)
-// over the plan's pieces, by the start of the part of the row selected: each
-// row's own estimate, and its sketch when @with_sketch (the caller merges
-// the rows of a slot). A piece of quarters
-// selects its whole hour row: sketches do not split.
+// over the plan's pieces, by the start of each row: each row's own
+// estimate, from the key index alone (for plans whose slots are whole rows).
 func (q *Queries) UserSketchesSlots(ctx context.Context, arg UserSketchesSlotsParams) ([]UserSketchesSlotsRow, error) {
 	rows, err := q.db.Query(ctx, userSketchesSlots,
-		arg.WithSketch,
 		arg.Res,
 		arg.Lo,
 		arg.Hi,
-		arg.Qlo,
 		arg.Keys,
 		arg.EventType,
 	)
@@ -637,7 +711,6 @@ func (q *Queries) UserSketchesSlots(ctx context.Context, arg UserSketchesSlotsPa
 			&i.EventType,
 			&i.Users,
 			&i.Exact,
-			&i.Sketch,
 		); err != nil {
 			return nil, err
 		}
