@@ -58,10 +58,17 @@ func (a *API) events(r *http.Request, k auth.Key) (any, error) {
 		}
 		sc = only(community)
 	}
-	bounds, label := w.dayStarts, func(i int) string { return w.date(i) }
+	bounds, label := w.dayStarts, w.date
 	if granularity == "hour" {
 		bounds = utcHours(w.start, w.end)
 		label = func(i int) string { return bounds[i].Truncate(time.Hour).UTC().Format(time.RFC3339) }
+	}
+	labels := make([]string, len(bounds)) // each slot's label, made once
+	labelOf := func(i int) string {
+		if labels[i] == "" {
+			labels[i] = label(i)
+		}
+		return labels[i]
 	}
 	v := eventsView{
 		From: w.from.Format(dateLayout), To: w.to.Format(dateLayout), TZ: w.tz,
@@ -89,6 +96,7 @@ func (a *API) events(r *http.Request, k auth.Key) (any, error) {
 			return strings.Compare(a.eventType, b.eventType)
 		})
 		var approx approximations
+		v.Series = make([]seriesPointView, 0, len(keys))
 		for _, k := range keys {
 			u, ok := users[k]
 			if !ok {
@@ -96,7 +104,7 @@ func (a *API) events(r *http.Request, k auth.Key) (any, error) {
 			}
 			approx.note("series.unique_users", u.exact)
 			v.Series = append(v.Series, seriesPointView{
-				Bucket: label(k.slot), EventType: k.eventType, Events: events[k], UniqueUsers: u.users,
+				Bucket: labelOf(k.slot), EventType: k.eventType, Events: events[k], UniqueUsers: u.users,
 			})
 		}
 		v.Approximate, v.ErrorBound = approx.names, approx.bound()

@@ -123,24 +123,33 @@ func (r *Rollups) apiMarkers(ctx context.Context) (int64, error) {
 }
 
 func (r *Rollups) get(ctx context.Context, path string, into any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+path, nil)
+	body, err := r.fetch(ctx, path)
 	if err != nil {
 		return err
+	}
+	return json.Unmarshal(body, into)
+}
+
+// fetch GETs path and returns the body of a 200 answer.
+func (r *Rollups) fetch(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+path, nil)
+	if err != nil {
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+r.key)
 	res, err := r.client.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s: %.200s", path, res.Status, body)
+		return nil, fmt.Errorf("GET %s: %s: %.200s", path, res.Status, body)
 	}
-	return json.Unmarshal(body, into)
+	return body, nil
 }
 
 // sqlCount sums event_counts of the current version over today ±1 day (UTC),
