@@ -11,11 +11,12 @@ import (
 // any range of local days in any IANA zone is a sum of a few hundred rows
 // (read/plan.go).
 var eventCounts = Projection{
-	Name:    "event_counts",
-	lockKey: lockBase + 1,
-	apply: func(ctx context.Context, q *db.Queries, version int32, from, to Position) (int64, error) {
+	Name:      "event_counts",
+	lockKey:   lockBase + 1,
+	localDays: true,
+	apply: func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 		return q.EventCountsApply(ctx, db.EventCountsApplyParams{
-			Version: version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
+			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID, TimeZones: t.zones,
 		})
 	},
 	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {

@@ -24,7 +24,9 @@ func TestRunner_ConcurrentWritersAndKilledRunnersApplyEveryActivityOnce(t *testi
 	t.Logf("seed %d", seed)
 	start := time.Now()
 	g := newGen(seed)
-	cfg := projections.Config{BatchSize: 7, Tick: 10 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}
+	cfg := projections.Config{BatchSize: 7, Tick: 10 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond,
+		TimeZones: reportZones}
+	setReportZones(t, pool, reportZones)
 
 	writersDone := make(chan struct{})
 	var writers sync.WaitGroup

@@ -302,3 +302,17 @@ func newRunner(t *testing.T, pool *pgxpool.Pool, cfg projections.Config) *projec
 	}
 	return r
 }
+
+// reportZones are the report time zones the property tests configure: a
+// zone with DST and one whose midnight falls inside a UTC hour (+05:45).
+var reportZones = []string{"America/New_York", "Asia/Kathmandu"}
+
+// setReportZones makes the current versions of the local-day rollups hold
+// zones, before any activity is applied to them.
+func setReportZones(t *testing.T, pool *pgxpool.Pool, zones []string) {
+	t.Helper()
+	if _, err := pool.Exec(context.Background(), `UPDATE projection_checkpoints SET time_zones = $1
+		WHERE name IN ('event_counts', 'user_sketches')`, zones); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -59,6 +59,14 @@ func ParsePosition(s string) (Position, error) {
 // to it takes every row with tx_id < tx and none after.
 func endOfTx(tx int64) Position { return Position{Tx: tx - 1, ID: math.MaxInt64} }
 
+// target is the version of a projection a batch applies to, and the report
+// time zones whose local days that version holds (fixed when the version
+// was created: see Config.TimeZones).
+type target struct {
+	version int32
+	zones   []string
+}
+
 // Projection is one rollup: the statement that applies a range of the log
 // to a version of it, and how to drop a version.
 type Projection struct {
@@ -72,8 +80,11 @@ type Projection struct {
 	// activity (sketch merges) does far less work per activity in fewer,
 	// larger batches, and leaves the cores to the others.
 	pace time.Duration
-	// apply adds the activities in (from, to] to version's rows.
-	apply func(ctx context.Context, q *db.Queries, version int32, from, to Position) (int64, error)
+	// localDays says whether the rollup holds local-day rows of report
+	// time zones (Config.TimeZones).
+	localDays bool
+	// apply adds the activities in (from, to] to the target version's rows.
+	apply func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error)
 	// deleteVersion drops version's rows.
 	deleteVersion func(ctx context.Context, q *db.Queries, version int32) error
 	// deleteOtherVersions drops every version's rows but keep's.
@@ -135,7 +146,7 @@ func ApplyWholeLog(ctx context.Context, pool *pgxpool.Pool) error {
 				return err
 			}
 			from, to := Position{Tx: cp.TxID, ID: cp.ActivityID}, Position{Tx: end.TxID, ID: end.ID}
-			if _, err := p.apply(ctx, q, proj.CurrentVersion, from, to); err != nil {
+			if _, err := p.apply(ctx, q, target{proj.CurrentVersion, cp.TimeZones}, from, to); err != nil {
 				return err
 			}
 			_, err = q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{

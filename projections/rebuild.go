@@ -56,7 +56,7 @@ func (r *Runner) StartRebuild(ctx context.Context, name string) (RebuildStart, e
 	if err := p.deleteOtherVersions(ctx, q, proj.CurrentVersion); err != nil {
 		return RebuildStart{}, fmt.Errorf("%s: delete stale versions: %w", name, err)
 	}
-	if err := q.CheckpointCreate(ctx, db.CheckpointCreateParams{Name: name, Version: next}); err != nil {
+	if err := q.CheckpointCreate(ctx, db.CheckpointCreateParams{Name: name, Version: next, TimeZones: r.zonesFor(p)}); err != nil {
 		return RebuildStart{}, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := q.ProjectionSetNext(ctx, db.ProjectionSetNextParams{Name: name, NextVersion: next}); err != nil {
@@ -212,4 +212,13 @@ func (r *Runner) RebuildInBackground(ctx context.Context, name string) (RebuildS
 		})
 	}
 	return st, nil
+}
+
+// zonesFor is the report time zones a new version of p holds: the
+// configured ones for the rollups with local-day rows, none for the others.
+func (r *Runner) zonesFor(p Projection) []string {
+	if !p.localDays {
+		return []string{}
+	}
+	return r.cfg.TimeZones
 }

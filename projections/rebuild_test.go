@@ -29,8 +29,13 @@ func TestRebuild_GivesTablesIdenticalToTheLiveOnes(t *testing.T) {
 	ctx := context.Background()
 	g := newGen(uint64(time.Now().UnixNano()))
 	seed(t, g, 30, 20, func(e []event) error { return insertTx(ctx, pool, e) })
-	r := newRunner(t, pool, projections.Config{BatchSize: 37, RebuildBatch: 50})
+	setReportZones(t, pool, reportZones)
+	r := newRunner(t, pool, projections.Config{BatchSize: 37, RebuildBatch: 50, TimeZones: reportZones})
 	catchUp(t, r)
+	var zoneRows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM event_counts WHERE res = 'z:Asia/Kathmandu'`).Scan(&zoneRows); err != nil || zoneRows == 0 {
+		t.Fatalf("no local-day rows of a report zone (%d, %v)", zoneRows, err)
+	}
 	live := map[string][]string{}
 	for table, q := range rollupQueries {
 		live[table] = rowsOf(t, pool, q)
@@ -181,4 +186,49 @@ func versions(t *testing.T, r *projections.Runner) map[string]int32 {
 		v[s.Name] = s.Version
 	}
 	return v
+}
+
+// TestRebuild_TakesTheConfiguredReportTimeZones: the versions the
+// migrations create hold no local days; a rebuild by a runner configured
+// with report time zones holds theirs, exactly, and says so in its
+// checkpoint.
+func TestRebuild_TakesTheConfiguredReportTimeZones(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx := context.Background()
+	g := newGen(uint64(time.Now().UnixNano()))
+	seed(t, g, 20, 20, func(e []event) error { return insertTx(ctx, pool, e) })
+	catchUp(t, newRunner(t, pool, projections.Config{}))
+	zoneRows := func() (n int) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM event_counts WHERE res = 'z:Asia/Kolkata')
+			+ (SELECT count(*) FROM user_sketches WHERE res = 'z:Asia/Kolkata')`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := zoneRows(); n != 0 {
+		t.Fatalf("%d local-day rows before the rebuild", n)
+	}
+	r := newRunner(t, pool, projections.Config{TimeZones: []string{"Asia/Kolkata", "Asia/Kolkata"}})
+	for _, name := range []string{"event_counts", "user_sketches"} {
+		if err := r.Rebuild(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		var zones []string
+		if err := pool.QueryRow(ctx, `SELECT c.time_zones FROM projection_checkpoints c JOIN projections p
+			ON p.name = c.name AND p.current_version = c.version WHERE c.name = $1`, name).Scan(&zones); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(zones, []string{"Asia/Kolkata"}) {
+			t.Errorf("%s: the rebuilt version holds %v", name, zones)
+		}
+	}
+	if zoneRows() == 0 {
+		t.Error("no local-day rows after the rebuild")
+	}
+	assertRollupsMatchLog(t, pool)
+	if _, err := projections.NewRunner(pool, projections.Config{TimeZones: []string{"Mars/Olympus"}}, nil, nil); err == nil {
+		t.Error("an unknown zone was accepted")
+	}
 }

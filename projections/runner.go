@@ -44,6 +44,12 @@ type Config struct {
 	Now func() time.Time
 	// Projections names the projections this runner applies. Default all.
 	Projections []string
+	// TimeZones are the report time zones (IANA names) whose local days a
+	// version of event_counts and user_sketches created by this runner (a
+	// rebuild) holds as rows of their own, so daily series in them read one
+	// row per day. A version keeps the zones it was created with; the ones
+	// the migrations create hold none.
+	TimeZones []string
 
 	// NewSubscriber, when set, subscribes to the writer's notifications with
 	// one consumer group per projector ("projector.<name>"); without it the
@@ -123,6 +129,11 @@ func NewRunner(pool *pgxpool.Pool, cfg Config, log *slog.Logger, metrics *Metric
 	if metrics == nil {
 		metrics = NewMetrics(nil)
 	}
+	zones, err := checkZones(cfg.TimeZones)
+	if err != nil {
+		return nil, err
+	}
+	cfg.TimeZones = zones
 	r := &Runner{pool: pool, q: db.New(pool), cfg: cfg, log: log, metrics: metrics, wake: map[string]chan struct{}{}}
 	if len(cfg.Projections) == 0 {
 		r.projections = All()
@@ -140,10 +151,28 @@ func NewRunner(pool *pgxpool.Pool, cfg Config, log *slog.Logger, metrics *Metric
 	return r, nil
 }
 
+// checkZones validates report time zone names and drops repeats.
+func checkZones(names []string) ([]string, error) {
+	out := []string{}
+	for _, n := range names {
+		if n == "" || n == "Local" {
+			return nil, fmt.Errorf("projections: report time zone %q: name an IANA zone", n)
+		}
+		if _, err := loadZones([]string{n}); err != nil {
+			return nil, fmt.Errorf("projections: %w", err)
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
 // Run applies the projections until ctx ends: one loop per projection, each
 // woken by the writer's notifications (when Config.NewSubscriber is set) and
 // by Tick. A failing projection backs off without holding up the others.
 func (r *Runner) Run(ctx context.Context) error {
+	r.warnZoneChanges(ctx)
 	var wg sync.WaitGroup
 	for _, p := range r.projections {
 		wg.Go(func() { r.loop(ctx, p) })
@@ -153,6 +182,26 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// warnZoneChanges logs the projections whose current version holds other
+// report time zones than configured: a version keeps its zones, so the
+// configuration applies after a rebuild.
+func (r *Runner) warnZoneChanges(ctx context.Context) {
+	for _, p := range r.projections {
+		if !p.localDays {
+			continue
+		}
+		proj, err := r.q.ProjectionGet(ctx, p.Name)
+		if err != nil {
+			continue // the loop reports a database that does not answer
+		}
+		cp, err := r.q.CheckpointGet(ctx, db.CheckpointGetParams{Name: p.Name, Version: proj.CurrentVersion})
+		if err == nil && !slices.Equal(cp.TimeZones, r.cfg.TimeZones) {
+			r.log.Warn("the projection holds other report time zones than configured; rebuild it to apply them",
+				"projection", p.Name, "version", proj.CurrentVersion, "holds", cp.TimeZones, "configured", r.cfg.TimeZones)
+		}
+	}
 }
 
 // Wake makes the projector of name look for new activities now. It never
@@ -348,7 +397,7 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 			to = endOfTx(below)
 		}
 	}
-	if _, err := p.apply(ctx, q, version, from, to); err != nil {
+	if _, err := p.apply(ctx, q, target{version, cp.TimeZones}, from, to); err != nil {
 		return res, fmt.Errorf("%s v%d: apply (%s, %s]: %w", p.Name, version, from, to, err)
 	}
 	n, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
@@ -413,7 +462,7 @@ func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, er
 	}
 	if nextPos := (Position{Tx: ncp.TxID, ID: ncp.ActivityID}); nextPos.Less(curPos) {
 		// Every row up to curPos is committed: the current version applied it.
-		if _, err := p.apply(ctx, q, next, nextPos, curPos); err != nil {
+		if _, err := p.apply(ctx, q, target{next, ncp.TimeZones}, nextPos, curPos); err != nil {
 			return false, fmt.Errorf("%s: switch: apply (%s, %s] to v%d: %w", p.Name, nextPos, curPos, next, err)
 		}
 		if _, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{

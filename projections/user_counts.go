@@ -16,9 +16,9 @@ var userCounts = Projection{
 	// A batch rewrites each user's day row (and its list of quarters) it
 	// touches: fewer, larger batches rewrite each row fewer times.
 	pace: 250 * time.Millisecond,
-	apply: func(ctx context.Context, q *db.Queries, version int32, from, to Position) (int64, error) {
+	apply: func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 		return q.UserCountsApply(ctx, db.UserCountsApplyParams{
-			Version: version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
+			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
 		})
 	},
 	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {

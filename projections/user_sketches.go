@@ -25,10 +25,11 @@ var AllCommunities = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0
 // rollup could not double-count even without the checkpoint; the checkpoint
 // still makes every activity land exactly once.
 var userSketches = Projection{
-	Name:    "user_sketches",
-	lockKey: lockBase + 5,
-	pace:    500 * time.Millisecond,
-	apply:   applyUserSketches,
+	Name:      "user_sketches",
+	lockKey:   lockBase + 5,
+	localDays: true,
+	pace:      500 * time.Millisecond,
+	apply:     applyUserSketches,
 	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {
 		return q.UserSketchesDeleteVersion(ctx, version)
 	},
@@ -45,11 +46,12 @@ type sketchKey struct {
 	eventType string
 }
 
-// applyUserSketches folds the distinct (hour, community, type, user) of
-// (from, to] into the hour sketches of every key, the hours into their days
-// and months, then merges the stored sketches of those keys in and writes
-// them back.
-func applyUserSketches(ctx context.Context, q *db.Queries, version int32, from, to Position) (int64, error) {
+// applyUserSketches folds the distinct (quarter hour, community, type,
+// user) of (from, to] into the hour sketches of every key and the local-day
+// sketches of the target's report zones, the hours into their days and
+// months, then merges the stored sketches of those keys in and writes them
+// back.
+func applyUserSketches(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 	rows, err := q.UserSketchActivities(ctx, db.UserSketchActivitiesParams{
 		FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
 	})
@@ -65,9 +67,13 @@ func applyUserSketches(ctx context.Context, q *db.Queries, version int32, from, 
 		}
 		s.Add(h)
 	}
+	zones, err := loadZones(t.zones)
+	if err != nil {
+		return 0, err
+	}
 	for _, r := range rows {
 		h := sketch.Hash(r.UserID)
-		hour := r.Hour.Unix()
+		hour := r.Quarter.Truncate(time.Hour).Unix()
 		add(sketchKey{"h", hour, AllCommunities, ""}, h)
 		add(sketchKey{"h", hour, AllCommunities, r.EventType}, h)
 		if r.CommunityID.Valid {
@@ -76,9 +82,36 @@ func applyUserSketches(ctx context.Context, q *db.Queries, version int32, from, 
 			add(sketchKey{"h", hour, c, r.EventType}, h)
 		}
 	}
+	// The local days of the report zones, from the quarters (memoized: most
+	// rows share a quarter hour).
+	type quarterZone struct {
+		quarter int64
+		zone    int
+	}
+	days := map[quarterZone]int64{}
+	for _, r := range rows {
+		h := sketch.Hash(r.UserID)
+		for i, z := range zones {
+			qz := quarterZone{r.Quarter.Unix(), i}
+			day, ok := days[qz]
+			if !ok {
+				day = localMidnight(r.Quarter, z.loc).Unix()
+				days[qz] = day
+			}
+			add(sketchKey{z.res, day, AllCommunities, ""}, h)
+			add(sketchKey{z.res, day, AllCommunities, r.EventType}, h)
+			if r.CommunityID.Valid {
+				c := r.CommunityID.UUID
+				add(sketchKey{z.res, day, c, ""}, h)
+				add(sketchKey{z.res, day, c, r.EventType}, h)
+			}
+		}
+	}
 	hours := make([]sketchKey, 0, len(fresh))
 	for k := range fresh {
-		hours = append(hours, k)
+		if k.res == "h" {
+			hours = append(hours, k)
+		}
 	}
 	for _, k := range hours {
 		t := time.Unix(k.bucket, 0).UTC()
@@ -99,7 +132,7 @@ func applyUserSketches(ctx context.Context, q *db.Queries, version int32, from, 
 
 	n := len(fresh)
 	keys := db.UserSketchesGetParams{
-		Version:     version,
+		Version:     t.version,
 		Res:         make([]string, 0, n),
 		Buckets:     make([]time.Time, 0, n),
 		Communities: make([]uuid.UUID, 0, n),
@@ -129,7 +162,7 @@ func applyUserSketches(ctx context.Context, q *db.Queries, version int32, from, 
 	// Only the sketches the batch changed are written: most of a day's or a
 	// month's users were seen before, and rewriting a 4 KiB HyperLogLog
 	// that did not change costs as much as one that did.
-	put := db.UserSketchesPutParams{Version: version}
+	put := db.UserSketchesPutParams{Version: t.version}
 	for k, s := range fresh {
 		b := s.Bytes()
 		if old, ok := before[k]; ok && bytes.Equal(old, b) {
@@ -151,4 +184,56 @@ func applyUserSketches(ctx context.Context, q *db.Queries, version int32, from, 
 		return 0, fmt.Errorf("store sketches: %w", err)
 	}
 	return int64(len(rows)), nil
+}
+
+// reportZone is a report time zone and the res of its local-day rows.
+type reportZone struct {
+	res string
+	loc *time.Location
+}
+
+// loadZones loads the named report time zones.
+func loadZones(names []string) ([]reportZone, error) {
+	out := make([]reportZone, len(names))
+	for i, n := range names {
+		loc, err := time.LoadLocation(n)
+		if err != nil {
+			return nil, fmt.Errorf("report time zone %q: %w", n, err)
+		}
+		out[i] = reportZone{ZoneRes(n), loc}
+	}
+	return out, nil
+}
+
+// ZoneRes is the res of the local-day rows of a report time zone.
+func ZoneRes(zone string) string { return "z:" + zone }
+
+// localMidnight is the start of t's local day in loc.
+func localMidnight(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return DayStart(time.Date(y, m, d, 0, 0, 0, 0, time.UTC), loc)
+}
+
+// DayStart is the first instant whose date in loc is day (a date, as
+// midnight UTC) or later: local midnight, or on a day a transition skips
+// midnight, the instant of the transition. The read side cuts its days with
+// it too, so a zone's local-day rows are exactly its series' slots.
+func DayStart(day time.Time, loc *time.Location) time.Time {
+	const step = 15 * time.Minute // every transition lies on the quarter-hour lattice
+	const maxSteps = 26 * 4       // and a day start is never more than 26 hours off midnight
+	localDate := func(t time.Time) time.Time {
+		y, m, d := t.In(loc).Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	y, m, d := day.Date()
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	// time.Date leaves the choice of instant open around transitions: walk
+	// the lattice to the first instant of the day.
+	for i := 0; i < maxSteps && localDate(t).Before(day); i++ {
+		t = t.Add(step)
+	}
+	for i := 0; i < maxSteps && !localDate(t.Add(-step)).Before(day); i++ {
+		t = t.Add(-step)
+	}
+	return t.UTC()
 }

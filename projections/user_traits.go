@@ -11,9 +11,9 @@ import (
 var userTraits = Projection{
 	Name:    "user_traits",
 	lockKey: lockBase + 6,
-	apply: func(ctx context.Context, q *db.Queries, version int32, from, to Position) (int64, error) {
+	apply: func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 		return q.UserTraitsApply(ctx, db.UserTraitsApplyParams{
-			Version: version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
+			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
 		})
 	},
 	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {

@@ -32,11 +32,11 @@ FROM projection_checkpoints WHERE name = @name ORDER BY version;
 -- back the snapshot xmin, and so every projector) until it writes, and its
 -- compare-and-set (CheckpointAdvance) at the end catches a checkpoint moved
 -- meanwhile.
-SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
+SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at, time_zones
 FROM projection_checkpoints WHERE name = @name AND version = @version;
 
 -- name: CheckpointGetForUpdate :one
-SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
+SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at, time_zones
 FROM projection_checkpoints WHERE name = @name AND version = @version FOR UPDATE;
 
 -- name: CheckpointAdvance :execrows
@@ -72,11 +72,13 @@ UPDATE projection_checkpoints c SET
 WHERE c.name = @name AND c.version = @version;
 
 -- name: CheckpointCreate :exec
--- The checkpoint of a version being rebuilt, at the start of the log.
-INSERT INTO projection_checkpoints (name, version, tx_id, activity_id, status)
-VALUES (@name, @version, 0, 0, 'rebuilding')
+-- The checkpoint of a version being rebuilt, at the start of the log, with
+-- the report time zones whose local days it will hold.
+INSERT INTO projection_checkpoints (name, version, tx_id, activity_id, status, time_zones)
+VALUES (@name, @version, 0, 0, 'rebuilding', @time_zones::text[])
 ON CONFLICT (name, version) DO UPDATE SET
-    tx_id = 0, activity_id = 0, status = 'rebuilding', last_error = NULL, failures = 0, updated_at = now();
+    tx_id = 0, activity_id = 0, status = 'rebuilding', last_error = NULL, failures = 0, updated_at = now(),
+    time_zones = EXCLUDED.time_zones;
 
 -- name: CheckpointSetLive :exec
 UPDATE projection_checkpoints SET status = 'live', last_error = NULL, failures = 0, updated_at = now()

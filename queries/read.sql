@@ -1,11 +1,22 @@
--- name: ReadPlanCustom :exec
+-- name: ReadPlanCustom :one
 -- Starts every read transaction of read/ (whose doc.go describes the
 -- parameters shared by these statements: scope, range, series bounds).
 -- Plans every later statement of the read transaction for its actual
 -- parameters, so optional filters ("@x IS NULL OR col = @x") fold away and
 -- the matching indexes are used. JIT compilation is off: on plans over
 -- hundreds of partitions or rollup rows it costs far more than it saves.
-SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true);
+-- Also returns the report time zones whose local-day rows both
+-- event_counts and user_sketches hold in the versions reads use.
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true) AS plan_cache_mode,
+       set_config('jit', 'off', true) AS jit,
+       ARRAY(SELECT ze.zone
+             FROM (SELECT unnest(e.time_zones) AS zone FROM projection_checkpoints e
+                   WHERE e.name = 'event_counts'
+                     AND e.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'event_counts')) ze
+             WHERE ze.zone IN (SELECT unnest(u.time_zones) FROM projection_checkpoints u
+                               WHERE u.name = 'user_sketches'
+                                 AND u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_sketches'))
+       )::text[] AS time_zones;
 
 -- name: EventCountsSlots :many
 -- Events per event type (the all-types rows when @event_type is empty,

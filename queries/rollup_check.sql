@@ -6,8 +6,9 @@
 -- from queries/projections.sql on purpose.
 
 -- name: RollupCheckEventCounts :many
--- Every tier (UTC hour with its quarters, day, month) and key (each
--- community and the platform; each event type and every type).
+-- Every tier (UTC hour with its quarters, day, month, and the local days of
+-- the version's report time zones) and key (each community and the
+-- platform; each event type and every type).
 WITH stored AS (
     SELECT t.res, t.bucket, t.community_id, t.event_type, t.events, COALESCE(t.quarters, '{}') AS quarters
     FROM event_counts t
@@ -36,6 +37,13 @@ WITH stored AS (
     UNION ALL
     SELECT 'm', date_trunc('month', x.created_at, 'UTC'), x.community_id, x.event_type, count(*), '{}'::bigint[]
     FROM acts x GROUP BY 2, 3, 4
+    UNION ALL
+    SELECT 'z:' || z.zone, date_trunc('day', x.created_at, z.zone), x.community_id, x.event_type, count(*), '{}'::bigint[]
+    FROM acts x
+    CROSS JOIN (SELECT unnest(c.time_zones) AS zone FROM projection_checkpoints c
+                WHERE c.name = 'event_counts'
+                  AND c.version = (SELECT p.current_version FROM projections p WHERE p.name = 'event_counts')) z
+    GROUP BY 1, 2, 3, 4
 )
 SELECT 'rollup'::text AS side, d.res, d.bucket, d.community_id, d.event_type, d.events, d.quarters::text AS quarters
 FROM (SELECT * FROM stored EXCEPT SELECT * FROM recomputed) d
@@ -72,6 +80,13 @@ WITH stored AS (
     UNION ALL
     SELECT 'm', date_trunc('month', x.created_at, 'UTC'), x.community_id, x.event_type, count(DISTINCT x.user_id)
     FROM acts x GROUP BY 2, 3, 4
+    UNION ALL
+    SELECT 'z:' || z.zone, date_trunc('day', x.created_at, z.zone), x.community_id, x.event_type, count(DISTINCT x.user_id)
+    FROM acts x
+    CROSS JOIN (SELECT unnest(c.time_zones) AS zone FROM projection_checkpoints c
+                WHERE c.name = 'user_sketches'
+                  AND c.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_sketches')) z
+    GROUP BY 1, 2, 3, 4
 )
 SELECT s.res, s.bucket, s.community_id, s.event_type, s.users AS stored_users, s.exact,
        COALESCE(r.users, -1)::bigint AS log_users

@@ -86,8 +86,8 @@ func (a *API) activities(r *http.Request, k auth.Key) (any, error) {
 		arg.BeforeID = pos.id
 	}
 	var rows []db.ActivityFeedRow
-	err := a.inTx(r.Context(), func(q *db.Queries) (err error) {
-		rows, err = feedPage(r.Context(), q, arg, a.cfg.Now())
+	err := a.inTx(r.Context(), func(q readTx) (err error) {
+		rows, err = feedPage(r.Context(), q.Queries, arg, a.cfg.Now())
 		return err
 	})
 	if err != nil {

@@ -177,9 +177,16 @@ func etagMatches(headers []string, etag string) bool {
 	return false
 }
 
+// readTx is a read transaction's queries and what the rollups it sees hold.
+type readTx struct {
+	*db.Queries
+	// zones are the report time zones with local-day rows (dailyPlan).
+	zones []string
+}
+
 // inTx runs fn in one read-only REPEATABLE READ transaction, so every figure
 // of an answer comes from the same snapshot.
-func (a *API) inTx(ctx context.Context, fn func(q *db.Queries) error) error {
+func (a *API) inTx(ctx context.Context, fn func(q readTx) error) error {
 	tx, err := a.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -189,10 +196,11 @@ func (a *API) inTx(ctx context.Context, fn func(q *db.Queries) error) error {
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
 	q := db.New(tx)
-	if err := q.ReadPlanCustom(ctx); err != nil {
+	settings, err := q.ReadPlanCustom(ctx)
+	if err != nil {
 		return fmt.Errorf("prepare read: %w", err)
 	}
-	if err := fn(q); err != nil {
+	if err := fn(readTx{q, settings.TimeZones}); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)

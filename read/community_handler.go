@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/activity-dev/activity/internal/auth"
-	"github.com/activity-dev/activity/internal/db"
 	"github.com/activity-dev/activity/internal/problem"
 )
 
@@ -50,7 +49,7 @@ func (a *API) community(r *http.Request, k auth.Key) (any, error) {
 		return nil, err
 	}
 	var v communityPageView
-	err = a.inTx(r.Context(), func(q *db.Queries) error {
+	err = a.inTx(r.Context(), func(q readTx) error {
 		c, err := q.CommunityStatsGet(r.Context(), id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return problem.New(http.StatusNotFound, fmt.Sprintf("community %s is unknown: no event has named it", id))
@@ -66,7 +65,7 @@ func (a *API) community(r *http.Request, k auth.Key) (any, error) {
 		if v.overviewView, err = overviewFigures(r.Context(), q, w, sc); err != nil {
 			return err
 		}
-		v.TopUsers, err = topUsers(r.Context(), q, planSlots([]time.Time{w.start}, w.end), id, topN)
+		v.TopUsers, err = topUsers(r.Context(), q.Queries, planSlots([]time.Time{w.start}, w.end), id, topN)
 		if err != nil {
 			return err
 		}

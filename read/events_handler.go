@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/activity-dev/activity/internal/auth"
-	"github.com/activity-dev/activity/internal/db"
 )
 
 // GET /api/v1/analytics/events: events and exact unique users per (bucket,
@@ -78,13 +77,16 @@ func (a *API) events(r *http.Request, k auth.Key) (any, error) {
 	if eventType != "" {
 		selector = eventType
 	}
-	err := a.inTx(r.Context(), func(q *db.Queries) error {
-		pl := planSlots(bounds, w.end)
-		events, err := countEvents(r.Context(), q, pl, sc, selector)
+	err := a.inTx(r.Context(), func(q readTx) error {
+		pl := dailyPlan(w, q.zones)
+		if granularity == "hour" {
+			pl = planSlots(bounds, w.end)
+		}
+		events, err := countEvents(r.Context(), q.Queries, pl, sc, selector)
 		if err != nil {
 			return err
 		}
-		users, err := countUsers(r.Context(), q, pl, sc, selector)
+		users, err := countUsers(r.Context(), q.Queries, pl, sc, selector)
 		if err != nil {
 			return err
 		}

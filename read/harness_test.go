@@ -129,6 +129,17 @@ func (f *fixture) project() {
 	}
 }
 
+// reportZones makes the rollups (before any activity is applied) hold the
+// local days of zones, as a rebuild with ACTIVITY_REPORT_TIME_ZONES does.
+func (f *fixture) reportZones(zones ...string) *fixture {
+	f.t.Helper()
+	if _, err := f.pool.Exec(context.Background(), `UPDATE projection_checkpoints SET time_zones = $1
+		WHERE name IN ('event_counts', 'user_sketches')`, zones); err != nil {
+		f.t.Fatal(err)
+	}
+	return f
+}
+
 // seed stores evs and builds the rollups.
 func (f *fixture) seed(evs ...ev) *fixture {
 	f.t.Helper()

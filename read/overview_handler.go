@@ -62,7 +62,7 @@ func (a *API) overview(r *http.Request, k auth.Key) (any, error) {
 		return nil, err
 	}
 	var v overviewView
-	err := a.inTx(r.Context(), func(q *db.Queries) (err error) {
+	err := a.inTx(r.Context(), func(q readTx) (err error) {
 		v, err = overviewFigures(r.Context(), q, w, keyScope(k))
 		return err
 	})
@@ -70,7 +70,7 @@ func (a *API) overview(r *http.Request, k auth.Key) (any, error) {
 }
 
 // overviewFigures computes the overview of the communities in sc over w.
-func overviewFigures(ctx context.Context, q *db.Queries, w window, sc scope) (overviewView, error) {
+func overviewFigures(ctx context.Context, q readTx, w window, sc scope) (overviewView, error) {
 	v := overviewView{
 		From: w.from.Format(dateLayout), To: w.to.Format(dateLayout), TZ: w.tz,
 		Daily:          make([]dailyView, len(w.dayStarts)),
@@ -83,8 +83,8 @@ func overviewFigures(ctx context.Context, q *db.Queries, w window, sc scope) (ov
 	whole := planSlots([]time.Time{w.start}, w.end)
 	var approx approximations
 
-	daily := planSlots(w.dayStarts, w.end)
-	events, err := countEvents(ctx, q, daily, sc, everyType)
+	daily := dailyPlan(w, q.zones)
+	events, err := countEvents(ctx, q.Queries, daily, sc, everyType)
 	if err != nil {
 		return v, err
 	}
@@ -92,7 +92,7 @@ func overviewFigures(ctx context.Context, q *db.Queries, w window, sc scope) (ov
 		v.Daily[k.slot].Events = n
 		v.Totals.Events += n
 	}
-	users, err := countUsers(ctx, q, daily, sc, everyType)
+	users, err := countUsers(ctx, q.Queries, daily, sc, everyType)
 	if err != nil {
 		return v, err
 	}
@@ -100,7 +100,7 @@ func overviewFigures(ctx context.Context, q *db.Queries, w window, sc scope) (ov
 		v.Daily[k.slot].ActiveUsers = u.users
 		approx.note("daily.active_users", u.exact)
 	}
-	total, err := countUsers(ctx, q, whole, sc, everyType)
+	total, err := countUsers(ctx, q.Queries, whole, sc, everyType)
 	if err != nil {
 		return v, err
 	}
@@ -109,7 +109,7 @@ func overviewFigures(ctx context.Context, q *db.Queries, w window, sc scope) (ov
 		approx.note("totals.active_users", u.exact)
 	}
 
-	types, err := countEvents(ctx, q, whole, sc, eachType)
+	types, err := countEvents(ctx, q.Queries, whole, sc, eachType)
 	if err != nil {
 		return v, err
 	}

@@ -12,19 +12,19 @@ import (
 
 	"github.com/activity-dev/activity/domain"
 	"github.com/activity-dev/activity/internal/problem"
+	"github.com/activity-dev/activity/projections"
 )
 
 // Limits of the contract.
 const (
-	defaultDays     = 30  // default range: the last 30 days ending today
-	maxDays         = 366 // longest range of any analytics endpoint
-	maxHourDays     = 31  // longest range with granularity=hour
-	topN            = 10  // length of the top lists
-	defaultLimit    = 100 // feed page size
-	maxLimit        = 500
-	dateLayout      = "2006-01-02"
-	latticeStep     = 15 * time.Minute // the rollups' bucket width
-	maxLatticeSteps = 26 * 4           // a day start is never more than 26 hours off midnight
+	defaultDays  = 30  // default range: the last 30 days ending today
+	maxDays      = 366 // longest range of any analytics endpoint
+	maxHourDays  = 31  // longest range with granularity=hour
+	topN         = 10  // length of the top lists
+	defaultLimit = 100 // feed page size
+	maxLimit     = 500
+	dateLayout   = "2006-01-02"
+	latticeStep  = 15 * time.Minute // the rollups' bucket width
 )
 
 // params collects a request's query parameters and the mistakes found in
@@ -212,19 +212,7 @@ func localDate(t time.Time, loc *time.Location) time.Time {
 // midnight, or where midnight is skipped (a DST change at 00:00) the
 // transition, and where it repeats its first occurrence. A day a zone skips
 // entirely starts where the next one does, so it holds nothing.
-func dayStart(day time.Time, loc *time.Location) time.Time {
-	y, m, d := day.Date()
-	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	// time.Date leaves the choice of instant open around transitions: walk
-	// the quarter-hour lattice to the first instant of the day.
-	for i := 0; i < maxLatticeSteps && localDate(t, loc).Before(day); i++ {
-		t = t.Add(latticeStep)
-	}
-	for i := 0; i < maxLatticeSteps && !localDate(t.Add(-latticeStep), loc).Before(day); i++ {
-		t = t.Add(-latticeStep)
-	}
-	return t.UTC()
-}
+func dayStart(day time.Time, loc *time.Location) time.Time { return projections.DayStart(day, loc) }
 
 // utcHours is the series bounds of granularity=hour: start, then every UTC
 // hour after it before end. The first and last buckets are partial in zones

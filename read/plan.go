@@ -1,6 +1,7 @@
 package read
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -81,6 +82,31 @@ func planSlots(bounds []time.Time, end time.Time) plan {
 		if !p.whole() {
 			t = p.lo.Add(time.Duration(p.qhi) * 15 * time.Minute)
 		}
+	}
+	return pl
+}
+
+// dailyPlan covers the local days of w. Where the rollups hold w's zone as
+// a report time zone, each day is its one local-day row (so a daily series
+// reads one row per day and merges no sketches); else the tiers of
+// planSlots.
+func dailyPlan(w window, zones []string) plan {
+	if !slices.Contains(zones, w.tz) {
+		return planSlots(w.dayStarts, w.end)
+	}
+	pl := plan{bounds: w.dayStarts, singleRow: true}
+	res := projections.ZoneRes(w.tz)
+	for i, start := range w.dayStarts {
+		end := w.end
+		if i+1 < len(w.dayStarts) {
+			end = w.dayStarts[i+1]
+		}
+		if !start.Before(end) {
+			continue // a day the zone skips
+		}
+		p := piece{res: res, lo: start, hi: end, qhi: quartersPerHour}
+		pl.add(p)
+		pl.units = append(pl.units, slotPiece{p, i})
 	}
 	return pl
 }

@@ -164,3 +164,28 @@ func TestPlanSlots_CoversEveryQuarterOnceInItsSlot(t *testing.T) {
 		}
 	}
 }
+
+func TestDailyPlan_ReadsOneLocalDayRowPerDayOfAReportZone(t *testing.T) {
+	// 2026-11-01 is 25 hours long in New York.
+	w := windowOf(t, "2026-10-30", "2026-11-02", "America/New_York")
+	pl := dailyPlan(w, []string{"Asia/Kathmandu", "America/New_York"})
+	if !pl.singleRow || len(pl.units) != 4 {
+		t.Fatalf("plan: single row %v, %d units, want one row per day", pl.singleRow, len(pl.units))
+	}
+	for i, u := range pl.units {
+		end := w.end
+		if i+1 < len(w.dayStarts) {
+			end = w.dayStarts[i+1]
+		}
+		if u.res != "z:America/New_York" || u.slot != i || !u.lo.Equal(w.dayStarts[i]) || !u.hi.Equal(end) || !u.whole() {
+			t.Errorf("unit %d: %+v, want the local-day row of [%s, %s)", i, u, w.dayStarts[i], end)
+		}
+	}
+	if got := w.dayStarts[3].Sub(w.dayStarts[2]); got != 25*time.Hour {
+		t.Errorf("2026-11-01 in New York lasts %s", got)
+	}
+	// Not a report zone: the tiers, 24 (or 25) hour rows a day.
+	if pl := dailyPlan(w, []string{"Asia/Kathmandu"}); pl.singleRow || len(pl.units) != 4*24+1 {
+		t.Errorf("without the zone: single row %v, %d units, want the hour rows", pl.singleRow, len(pl.units))
+	}
+}

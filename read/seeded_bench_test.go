@@ -46,6 +46,8 @@ func BenchmarkSeeded(b *testing.B) {
 		{"overview365", "/api/v1/analytics/overview?" + year},
 		{"overviewNY30", "/api/v1/analytics/overview?tz=America/New_York"},
 		{"eventsDay365", "/api/v1/analytics/events?" + year},
+		{"eventsDayNY365", "/api/v1/analytics/events?tz=America/New_York&" + year},
+		{"overviewNY365", "/api/v1/analytics/overview?tz=America/New_York&" + year},
 		{"community30", "/api/v1/analytics/community/" + community},
 		{"community365", "/api/v1/analytics/community/" + community + "?" + year},
 	} {

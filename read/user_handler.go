@@ -71,7 +71,7 @@ func (a *API) user(r *http.Request, k auth.Key) (any, error) {
 	for i := range v.Daily {
 		v.Daily[i].Date = w.date(i)
 	}
-	err = a.inTx(r.Context(), func(q *db.Queries) error {
+	err = a.inTx(r.Context(), func(q readTx) error {
 		s, err := q.UserStatsSummary(r.Context(), db.UserStatsSummaryParams{
 			UserID: id, AllCommunities: sc.all, Communities: sc.communities,
 		})

@@ -29,6 +29,10 @@ type config struct {
 	// StartupTimeout is how long serve waits for PostgreSQL to answer at
 	// start (ACTIVITY_STARTUP_TIMEOUT, default 60s).
 	StartupTimeout time.Duration
+	// ReportTimeZones are the IANA zones whose local days the rollups
+	// rebuilt from now on hold as rows of their own
+	// (ACTIVITY_REPORT_TIME_ZONES, comma-separated; default none).
+	ReportTimeZones []string
 }
 
 func configFromEnv() config {
@@ -54,6 +58,11 @@ func configFromEnv() config {
 	c.ProjectorTick = time.Second
 	if d, err := time.ParseDuration(os.Getenv("ACTIVITY_PROJECTOR_TICK")); err == nil && d > 0 {
 		c.ProjectorTick = d
+	}
+	for _, z := range strings.Split(os.Getenv("ACTIVITY_REPORT_TIME_ZONES"), ",") {
+		if z = strings.TrimSpace(z); z != "" {
+			c.ReportTimeZones = append(c.ReportTimeZones, z)
+		}
 	}
 	for _, s := range strings.Split(os.Getenv("ACTIVITY_TRUSTED_PROXIES"), ",") {
 		if s = strings.TrimSpace(s); s == "" {

@@ -36,8 +36,9 @@ func projectionRunner(a *app) (*projections.Runner, error) {
 		return nil, err
 	}
 	r, err := projections.NewRunner(a.pool, projections.Config{
-		Tick:  a.cfg.ProjectorTick,
-		Topic: write.RecordedTopic,
+		Tick:      a.cfg.ProjectorTick,
+		Topic:     write.RecordedTopic,
+		TimeZones: a.cfg.ReportTimeZones,
 		NewSubscriber: func(group string) (message.Subscriber, error) {
 			return redisstream.NewSubscriber(redisstream.SubscriberConfig{
 				Client: a.rdb, ConsumerGroup: group, Consumer: consumer,
@@ -89,7 +90,7 @@ func projectionsCommand(ctx context.Context, cfg config, args []string, log *slo
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	defer pool.Close()
-	r, err := projections.NewRunner(pool, projections.Config{}, log, nil)
+	r, err := projections.NewRunner(pool, projections.Config{TimeZones: cfg.ReportTimeZones}, log, nil)
 	if err != nil {
 		return err
 	}

@@ -90,6 +90,7 @@ type ProjectionCheckpoint struct {
 	LastError  pgtype.Text
 	Failures   int32
 	UpdatedAt  time.Time
+	TimeZones  []string
 }
 
 type Setting struct {

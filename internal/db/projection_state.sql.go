@@ -8,6 +8,8 @@ package db
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const activityBacklog = `-- name: ActivityBacklog :one
@@ -137,20 +139,23 @@ func (q *Queries) CheckpointAdvance(ctx context.Context, arg CheckpointAdvancePa
 }
 
 const checkpointCreate = `-- name: CheckpointCreate :exec
-INSERT INTO projection_checkpoints (name, version, tx_id, activity_id, status)
-VALUES ($1, $2, 0, 0, 'rebuilding')
+INSERT INTO projection_checkpoints (name, version, tx_id, activity_id, status, time_zones)
+VALUES ($1, $2, 0, 0, 'rebuilding', $3::text[])
 ON CONFLICT (name, version) DO UPDATE SET
-    tx_id = 0, activity_id = 0, status = 'rebuilding', last_error = NULL, failures = 0, updated_at = now()
+    tx_id = 0, activity_id = 0, status = 'rebuilding', last_error = NULL, failures = 0, updated_at = now(),
+    time_zones = EXCLUDED.time_zones
 `
 
 type CheckpointCreateParams struct {
-	Name    string
-	Version int32
+	Name      string
+	Version   int32
+	TimeZones []string
 }
 
-// The checkpoint of a version being rebuilt, at the start of the log.
+// The checkpoint of a version being rebuilt, at the start of the log, with
+// the report time zones whose local days it will hold.
 func (q *Queries) CheckpointCreate(ctx context.Context, arg CheckpointCreateParams) error {
-	_, err := q.db.Exec(ctx, checkpointCreate, arg.Name, arg.Version)
+	_, err := q.db.Exec(ctx, checkpointCreate, arg.Name, arg.Version, arg.TimeZones)
 	return err
 }
 
@@ -170,7 +175,7 @@ func (q *Queries) CheckpointDeleteOthers(ctx context.Context, arg CheckpointDele
 }
 
 const checkpointGet = `-- name: CheckpointGet :one
-SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
+SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at, time_zones
 FROM projection_checkpoints WHERE name = $1 AND version = $2
 `
 
@@ -195,12 +200,13 @@ func (q *Queries) CheckpointGet(ctx context.Context, arg CheckpointGetParams) (P
 		&i.LastError,
 		&i.Failures,
 		&i.UpdatedAt,
+		&i.TimeZones,
 	)
 	return i, err
 }
 
 const checkpointGetForUpdate = `-- name: CheckpointGetForUpdate :one
-SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at
+SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_at, time_zones
 FROM projection_checkpoints WHERE name = $1 AND version = $2 FOR UPDATE
 `
 
@@ -221,6 +227,7 @@ func (q *Queries) CheckpointGetForUpdate(ctx context.Context, arg CheckpointGetF
 		&i.LastError,
 		&i.Failures,
 		&i.UpdatedAt,
+		&i.TimeZones,
 	)
 	return i, err
 }
@@ -230,15 +237,26 @@ SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_
 FROM projection_checkpoints WHERE name = $1 ORDER BY version
 `
 
-func (q *Queries) CheckpointListByName(ctx context.Context, name string) ([]ProjectionCheckpoint, error) {
+type CheckpointListByNameRow struct {
+	Name       string
+	Version    int32
+	TxID       int64
+	ActivityID int64
+	Status     string
+	LastError  pgtype.Text
+	Failures   int32
+	UpdatedAt  time.Time
+}
+
+func (q *Queries) CheckpointListByName(ctx context.Context, name string) ([]CheckpointListByNameRow, error) {
 	rows, err := q.db.Query(ctx, checkpointListByName, name)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ProjectionCheckpoint{}
+	items := []CheckpointListByNameRow{}
 	for rows.Next() {
-		var i ProjectionCheckpoint
+		var i CheckpointListByNameRow
 		if err := rows.Scan(
 			&i.Name,
 			&i.Version,

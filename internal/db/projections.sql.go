@@ -119,6 +119,26 @@ WITH quarters AS (
     UNION ALL
     SELECT b.hour, b.community_id, b.event_type, b.q0, b.q1, b.q2, b.q3
     FROM base b WHERE b.community_id IS NOT NULL
+), zoned AS (
+    -- Local days of the version's report time zones, from the quarters (a
+    -- zone's midnight may fall inside a UTC hour).
+    SELECT 'z:' || z.zone AS res, date_trunc('day', qs.quarter, z.zone) AS bucket, qs.community_id, qs.event_type,
+           sum(qs.n)::bigint AS n
+    FROM quarters qs CROSS JOIN (SELECT unnest($6::text[]) AS zone) z
+    GROUP BY 1, 2, 3, 4
+), zkeyed AS (
+    SELECT zb.res, zb.bucket, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid AS community_id, ''::text AS event_type,
+           sum(zb.n)::bigint AS events
+    FROM zoned zb GROUP BY zb.res, zb.bucket
+    UNION ALL
+    SELECT zb.res, zb.bucket, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid, zb.event_type, sum(zb.n)::bigint
+    FROM zoned zb GROUP BY zb.res, zb.bucket, zb.event_type
+    UNION ALL
+    SELECT zb.res, zb.bucket, zb.community_id, '', sum(zb.n)::bigint
+    FROM zoned zb WHERE zb.community_id IS NOT NULL GROUP BY zb.res, zb.bucket, zb.community_id
+    UNION ALL
+    SELECT zb.res, zb.bucket, zb.community_id, zb.event_type, zb.n
+    FROM zoned zb WHERE zb.community_id IS NOT NULL
 ), tiers AS (
     SELECT 'h'::text AS res, kd.hour AS bucket, kd.community_id, kd.event_type,
            kd.q0 + kd.q1 + kd.q2 + kd.q3 AS events, ARRAY[kd.q0, kd.q1, kd.q2, kd.q3] AS quarters
@@ -131,6 +151,9 @@ WITH quarters AS (
     SELECT 'm', date_trunc('month', kd.hour, 'UTC'), kd.community_id, kd.event_type,
            sum(kd.q0 + kd.q1 + kd.q2 + kd.q3)::bigint, NULL
     FROM keyed kd GROUP BY 2, 3, 4
+    UNION ALL
+    SELECT zk.res, zk.bucket, zk.community_id, zk.event_type, zk.events, NULL
+    FROM zkeyed zk
 )
 INSERT INTO event_counts AS t (version, res, bucket, community_id, event_type, events, quarters)
 SELECT $1::int, tr.res, tr.bucket, tr.community_id, tr.event_type, tr.events, tr.quarters
@@ -143,15 +166,16 @@ ON CONFLICT (version, res, community_id, bucket, event_type) DO UPDATE SET
 `
 
 type EventCountsApplyParams struct {
-	Version int32
-	FromTx  int64
-	FromID  int64
-	ToTx    int64
-	ToID    int64
+	Version   int32
+	FromTx    int64
+	FromID    int64
+	ToTx      int64
+	ToID      int64
+	TimeZones []string
 }
 
 // Events per UTC hour (with the events of each quarter of it), day and
-// month, per community and for the platform (the all-communities key
+// month, and per local day of each of the version's @time_zones, per community and for the platform (the all-communities key
 // ffffffff-ffff-ffff-ffff-ffffffffffff, which also counts events without a
 // community), per event type and for every type (the empty event type).
 func (q *Queries) EventCountsApply(ctx context.Context, arg EventCountsApplyParams) (int64, error) {
@@ -161,6 +185,7 @@ func (q *Queries) EventCountsApply(ctx context.Context, arg EventCountsApplyPara
 		arg.FromID,
 		arg.ToTx,
 		arg.ToID,
+		arg.TimeZones,
 	)
 	if err != nil {
 		return 0, err
@@ -226,7 +251,7 @@ func (q *Queries) UserCountsApply(ctx context.Context, arg UserCountsApplyParams
 }
 
 const userSketchActivities = `-- name: UserSketchActivities :many
-SELECT date_bin('1 hour', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')::timestamptz AS hour,
+SELECT date_bin('15 minutes', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')::timestamptz AS quarter,
        a.community_id, a.event_type, a.user_id::uuid AS user_id
 FROM activities a
 WHERE (a.tx_id, a.id) > ($1::bigint, $2::bigint)
@@ -243,14 +268,16 @@ type UserSketchActivitiesParams struct {
 }
 
 type UserSketchActivitiesRow struct {
-	Hour        time.Time
+	Quarter     time.Time
 	CommunityID uuid.NullUUID
 	EventType   string
 	UserID      uuid.UUID
 }
 
-// The distinct (UTC hour, community, event type, user) of a range, which
-// projections/user_sketches.go folds into the sketches of every tier and key.
+// The distinct (UTC quarter hour, community, event type, user) of a range,
+// which projections/user_sketches.go folds into the sketches of every tier
+// and key (quarters, not hours: a report zone's midnight may fall inside an
+// hour).
 func (q *Queries) UserSketchActivities(ctx context.Context, arg UserSketchActivitiesParams) ([]UserSketchActivitiesRow, error) {
 	rows, err := q.db.Query(ctx, userSketchActivities,
 		arg.FromTx,
@@ -266,7 +293,7 @@ func (q *Queries) UserSketchActivities(ctx context.Context, arg UserSketchActivi
 	for rows.Next() {
 		var i UserSketchActivitiesRow
 		if err := rows.Scan(
-			&i.Hour,
+			&i.Quarter,
 			&i.CommunityID,
 			&i.EventType,
 			&i.UserID,

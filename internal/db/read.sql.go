@@ -291,9 +291,24 @@ func (q *Queries) EventCountsTopCommunities(ctx context.Context, arg EventCounts
 	return items, nil
 }
 
-const readPlanCustom = `-- name: ReadPlanCustom :exec
-SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)
+const readPlanCustom = `-- name: ReadPlanCustom :one
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true) AS plan_cache_mode,
+       set_config('jit', 'off', true) AS jit,
+       ARRAY(SELECT ze.zone
+             FROM (SELECT unnest(e.time_zones) AS zone FROM projection_checkpoints e
+                   WHERE e.name = 'event_counts'
+                     AND e.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'event_counts')) ze
+             WHERE ze.zone IN (SELECT unnest(u.time_zones) FROM projection_checkpoints u
+                               WHERE u.name = 'user_sketches'
+                                 AND u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_sketches'))
+       )::text[] AS time_zones
 `
+
+type ReadPlanCustomRow struct {
+	PlanCacheMode string
+	Jit           string
+	TimeZones     []string
+}
 
 // Starts every read transaction of read/ (whose doc.go describes the
 // parameters shared by these statements: scope, range, series bounds).
@@ -301,9 +316,13 @@ SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit
 // parameters, so optional filters ("@x IS NULL OR col = @x") fold away and
 // the matching indexes are used. JIT compilation is off: on plans over
 // hundreds of partitions or rollup rows it costs far more than it saves.
-func (q *Queries) ReadPlanCustom(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, readPlanCustom)
-	return err
+// Also returns the report time zones whose local-day rows both
+// event_counts and user_sketches hold in the versions reads use.
+func (q *Queries) ReadPlanCustom(ctx context.Context) (ReadPlanCustomRow, error) {
+	row := q.db.QueryRow(ctx, readPlanCustom)
+	var i ReadPlanCustomRow
+	err := row.Scan(&i.PlanCacheMode, &i.Jit, &i.TimeZones)
+	return i, err
 }
 
 const userCountsByCommunity = `-- name: UserCountsByCommunity :many

@@ -101,6 +101,13 @@ WITH stored AS (
     UNION ALL
     SELECT 'm', date_trunc('month', x.created_at, 'UTC'), x.community_id, x.event_type, count(*), '{}'::bigint[]
     FROM acts x GROUP BY 2, 3, 4
+    UNION ALL
+    SELECT 'z:' || z.zone, date_trunc('day', x.created_at, z.zone), x.community_id, x.event_type, count(*), '{}'::bigint[]
+    FROM acts x
+    CROSS JOIN (SELECT unnest(c.time_zones) AS zone FROM projection_checkpoints c
+                WHERE c.name = 'event_counts'
+                  AND c.version = (SELECT p.current_version FROM projections p WHERE p.name = 'event_counts')) z
+    GROUP BY 1, 2, 3, 4
 )
 SELECT 'rollup'::text AS side, d.res, d.bucket, d.community_id, d.event_type, d.events, d.quarters::text AS quarters
 FROM (SELECT res, bucket, community_id, event_type, events, quarters FROM stored EXCEPT SELECT res, bucket, community_id, event_type, events, quarters FROM recomputed) d
@@ -125,8 +132,9 @@ type RollupCheckEventCountsRow struct {
 // recomputation). No rows means the rollup is exactly right. Used by the
 // projection tests and the chaos run; the recomputation is written apart
 // from queries/projections.sql on purpose.
-// Every tier (UTC hour with its quarters, day, month) and key (each
-// community and the platform; each event type and every type).
+// Every tier (UTC hour with its quarters, day, month, and the local days of
+// the version's report time zones) and key (each community and the
+// platform; each event type and every type).
 func (q *Queries) RollupCheckEventCounts(ctx context.Context) ([]RollupCheckEventCountsRow, error) {
 	rows, err := q.db.Query(ctx, rollupCheckEventCounts)
 	if err != nil {
@@ -257,6 +265,13 @@ WITH stored AS (
     UNION ALL
     SELECT 'm', date_trunc('month', x.created_at, 'UTC'), x.community_id, x.event_type, count(DISTINCT x.user_id)
     FROM acts x GROUP BY 2, 3, 4
+    UNION ALL
+    SELECT 'z:' || z.zone, date_trunc('day', x.created_at, z.zone), x.community_id, x.event_type, count(DISTINCT x.user_id)
+    FROM acts x
+    CROSS JOIN (SELECT unnest(c.time_zones) AS zone FROM projection_checkpoints c
+                WHERE c.name = 'user_sketches'
+                  AND c.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_sketches')) z
+    GROUP BY 1, 2, 3, 4
 )
 SELECT s.res, s.bucket, s.community_id, s.event_type, s.users AS stored_users, s.exact,
        COALESCE(r.users, -1)::bigint AS log_users
