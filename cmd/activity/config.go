@@ -33,6 +33,9 @@ type config struct {
 	// rebuilt from now on hold as rows of their own
 	// (ACTIVITY_REPORT_TIME_ZONES, comma-separated; default none).
 	ReportTimeZones []string
+	// RebuildBatch is how many activities one transaction of a rebuild's
+	// fill applies (ACTIVITY_REBUILD_BATCH, default 500000).
+	RebuildBatch int
 }
 
 func configFromEnv() config {
@@ -59,6 +62,7 @@ func configFromEnv() config {
 	if d, err := time.ParseDuration(os.Getenv("ACTIVITY_PROJECTOR_TICK")); err == nil && d > 0 {
 		c.ProjectorTick = d
 	}
+	c.RebuildBatch, _ = strconv.Atoi(os.Getenv("ACTIVITY_REBUILD_BATCH"))
 	for _, z := range strings.Split(os.Getenv("ACTIVITY_REPORT_TIME_ZONES"), ",") {
 		if z = strings.TrimSpace(z); z != "" {
 			c.ReportTimeZones = append(c.ReportTimeZones, z)

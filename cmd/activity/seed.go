@@ -90,7 +90,7 @@ func devSeed(ctx context.Context, cfg config, args []string, log *slog.Logger) e
 
 	t = time.Now()
 	if *rebuild {
-		r, err := projections.NewRunner(pool, projections.Config{TimeZones: cfg.ReportTimeZones}, log, nil)
+		r, err := projections.NewRunner(pool, projections.Config{TimeZones: cfg.ReportTimeZones, RebuildBatch: cfg.RebuildBatch}, log, nil)
 		if err != nil {
 			return err
 		}

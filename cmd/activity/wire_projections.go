@@ -36,9 +36,10 @@ func projectionRunner(a *app) (*projections.Runner, error) {
 		return nil, err
 	}
 	r, err := projections.NewRunner(a.pool, projections.Config{
-		Tick:      a.cfg.ProjectorTick,
-		Topic:     write.RecordedTopic,
-		TimeZones: a.cfg.ReportTimeZones,
+		Tick:         a.cfg.ProjectorTick,
+		Topic:        write.RecordedTopic,
+		TimeZones:    a.cfg.ReportTimeZones,
+		RebuildBatch: a.cfg.RebuildBatch,
 		NewSubscriber: func(group string) (message.Subscriber, error) {
 			return redisstream.NewSubscriber(redisstream.SubscriberConfig{
 				Client: a.rdb, ConsumerGroup: group, Consumer: consumer,
@@ -90,7 +91,7 @@ func projectionsCommand(ctx context.Context, cfg config, args []string, log *slo
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	defer pool.Close()
-	r, err := projections.NewRunner(pool, projections.Config{TimeZones: cfg.ReportTimeZones}, log, nil)
+	r, err := projections.NewRunner(pool, projections.Config{TimeZones: cfg.ReportTimeZones, RebuildBatch: cfg.RebuildBatch}, log, nil)
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,7 @@ func runQueries(ctx context.Context, c Config) (*QueryReport, error) {
 	to := today.AddDate(0, 0, 1)
 	year := url.Values{"from": {from365.Format(time.DateOnly)}, "to": {today.Format(time.DateOnly)}}.Encode()
 	newYork := url.Values{"tz": {"America/New_York"}}.Encode()
+	newYorkYear := url.Values{"tz": {"America/New_York"}, "from": {from365.Format(time.DateOnly)}, "to": {today.Format(time.DateOnly)}}.Encode()
 	eventsByDay := []string{
 		`SELECT date_trunc('day', created_at), event_type, count(*), count(DISTINCT user_id) FROM activities WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`,
 	}
@@ -84,6 +85,8 @@ func runQueries(ctx context.Context, c Config) (*QueryReport, error) {
 		{"overview (30 days)", "/api/v1/analytics/overview", &naiveQuery{overviewSQL, []any{from30, to}}},
 		{"overview (365 days)", "/api/v1/analytics/overview?" + year, &naiveQuery{overviewSQL, []any{from365, to}}},
 		{"overview (30 days, America/New_York)", "/api/v1/analytics/overview?" + newYork, nil},
+		{"overview (365 days, America/New_York)", "/api/v1/analytics/overview?" + newYorkYear, nil},
+		{"events by day (365 days, America/New_York)", "/api/v1/analytics/events?" + newYorkYear, nil},
 		{"events by day (30 days)", "/api/v1/analytics/events", &naiveQuery{eventsByDay, []any{from30, to}}},
 		{"events by day (365 days)", "/api/v1/analytics/events?" + year, &naiveQuery{eventsByDay, []any{from365, to}}},
 		{"events by hour (2 days)", "/api/v1/analytics/events?" + hourQ.Encode(), &naiveQuery{[]string{
