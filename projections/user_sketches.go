@@ -114,9 +114,9 @@ func applyUserSketches(ctx context.Context, q *db.Queries, t target, from, to Po
 		}
 	}
 	for _, k := range hours {
-		t := time.Unix(k.bucket, 0).UTC()
-		day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-		month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		at := time.Unix(k.bucket, 0).UTC()
+		day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
+		month := time.Date(at.Year(), at.Month(), 1, 0, 0, 0, 0, time.UTC)
 		for _, up := range []sketchKey{
 			{"d", day.Unix(), k.community, k.eventType},
 			{"m", month.Unix(), k.community, k.eventType},
