@@ -151,6 +151,7 @@ func ApplyWholeLog(ctx context.Context, pool *pgxpool.Pool) error {
 			}
 			_, err = q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
 				Name: p.Name, Version: proj.CurrentVersion, OldTx: from.Tx, OldID: from.ID, NewTx: to.Tx, NewID: to.ID,
+				TimeZones: cp.TimeZones,
 			})
 			return err
 		}); err != nil {

@@ -232,3 +232,27 @@ func TestRebuild_TakesTheConfiguredReportTimeZones(t *testing.T) {
 		t.Error("an unknown zone was accepted")
 	}
 }
+
+// TestRunner_ANewInstallationTakesTheConfiguredReportTimeZones: a version
+// that has applied nothing takes the configured zones when a runner starts,
+// so a new installation needs no rebuild for them.
+func TestRunner_ANewInstallationTakesTheConfiguredReportTimeZones(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := newRunner(t, pool, projections.Config{Tick: 10 * time.Millisecond, TimeZones: []string{"Asia/Kolkata"}})
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	g := newGen(uint64(time.Now().UnixNano()))
+	seed(t, g, 10, 20, func(e []event) error { return insertTx(context.Background(), pool, e) })
+	waitFor(t, "local-day rows of Asia/Kolkata", 20*time.Second, func() (bool, error) {
+		var n int
+		err := pool.QueryRow(context.Background(), `SELECT count(*) FROM user_sketches WHERE res = 'z:Asia/Kolkata'`).Scan(&n)
+		if err != nil || n == 0 {
+			return false, err
+		}
+		return caughtUp(context.Background(), r)
+	})
+	assertRollupsMatchLog(t, pool)
+}

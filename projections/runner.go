@@ -172,7 +172,7 @@ func checkZones(names []string) ([]string, error) {
 // woken by the writer's notifications (when Config.NewSubscriber is set) and
 // by Tick. A failing projection backs off without holding up the others.
 func (r *Runner) Run(ctx context.Context) error {
-	r.warnZoneChanges(ctx)
+	r.adoptZones(ctx)
 	var wg sync.WaitGroup
 	for _, p := range r.projections {
 		wg.Go(func() { r.loop(ctx, p) })
@@ -184,10 +184,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	return nil
 }
 
-// warnZoneChanges logs the projections whose current version holds other
-// report time zones than configured: a version keeps its zones, so the
-// configuration applies after a rebuild.
-func (r *Runner) warnZoneChanges(ctx context.Context) {
+// adoptZones gives the current version of each local-day rollup the
+// configured report time zones while it has applied nothing (a new
+// installation), and otherwise logs a version that holds other zones than
+// configured: a version keeps its zones, so the configuration applies after
+// a rebuild.
+func (r *Runner) adoptZones(ctx context.Context) {
 	for _, p := range r.projections {
 		if !p.localDays {
 			continue
@@ -195,6 +197,11 @@ func (r *Runner) warnZoneChanges(ctx context.Context) {
 		proj, err := r.q.ProjectionGet(ctx, p.Name)
 		if err != nil {
 			continue // the loop reports a database that does not answer
+		}
+		if _, err := r.q.CheckpointAdoptZones(ctx, db.CheckpointAdoptZonesParams{
+			Name: p.Name, Version: proj.CurrentVersion, TimeZones: r.cfg.TimeZones,
+		}); err != nil {
+			continue
 		}
 		cp, err := r.q.CheckpointGet(ctx, db.CheckpointGetParams{Name: p.Name, Version: proj.CurrentVersion})
 		if err == nil && !slices.Equal(cp.TimeZones, r.cfg.TimeZones) {
@@ -402,6 +409,7 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 	}
 	n, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
 		Name: p.Name, Version: version, OldTx: from.Tx, OldID: from.ID, NewTx: to.Tx, NewID: to.ID,
+		TimeZones: cp.TimeZones,
 	})
 	if err != nil {
 		return res, fmt.Errorf("%s v%d: advance checkpoint: %w", p.Name, version, err)
@@ -467,6 +475,7 @@ func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, er
 		}
 		if _, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
 			Name: p.Name, Version: next, OldTx: nextPos.Tx, OldID: nextPos.ID, NewTx: curPos.Tx, NewID: curPos.ID,
+			TimeZones: ncp.TimeZones,
 		}); err != nil {
 			return false, fmt.Errorf("%s: switch: %w", p.Name, err)
 		}

@@ -40,8 +40,8 @@ SELECT name, version, tx_id, activity_id, status, last_error, failures, updated_
 FROM projection_checkpoints WHERE name = @name AND version = @version FOR UPDATE;
 
 -- name: CheckpointAdvance :execrows
--- Compare-and-set: moves the checkpoint only from where the caller read it,
--- and clears a failure (back to live, or rebuilding for a version newer than
+-- Compare-and-set: moves the checkpoint only from where the caller read it
+-- (and only if the version still holds the zones the batch applied), and clears a failure (back to live, or rebuilding for a version newer than
 -- the current one).
 UPDATE projection_checkpoints c SET
     tx_id = @new_tx::bigint, activity_id = @new_id::bigint,
@@ -50,7 +50,16 @@ UPDATE projection_checkpoints c SET
                   ELSE 'live' END,
     last_error = NULL, failures = 0, updated_at = now()
 WHERE c.name = @name AND c.version = @version
-  AND c.tx_id = @old_tx::bigint AND c.activity_id = @old_id::bigint;
+  AND c.tx_id = @old_tx::bigint AND c.activity_id = @old_id::bigint
+  AND c.time_zones = @time_zones::text[];
+
+-- name: CheckpointAdoptZones :execrows
+-- Gives a version that has applied nothing yet other report time zones (a
+-- new installation's first version takes the configured ones). A batch
+-- that read the old ones fails its compare-and-set.
+UPDATE projection_checkpoints SET time_zones = @time_zones::text[], updated_at = now()
+WHERE name = @name AND version = @version AND tx_id = 0 AND activity_id = 0
+  AND time_zones <> @time_zones::text[];
 
 -- name: CheckpointRecover :exec
 -- Clears a failure without moving the checkpoint (nothing was left to apply).

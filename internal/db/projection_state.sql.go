@@ -100,6 +100,29 @@ func (q *Queries) ActivityRangeEnd(ctx context.Context, arg ActivityRangeEndPara
 	return i, err
 }
 
+const checkpointAdoptZones = `-- name: CheckpointAdoptZones :execrows
+UPDATE projection_checkpoints SET time_zones = $1::text[], updated_at = now()
+WHERE name = $2 AND version = $3 AND tx_id = 0 AND activity_id = 0
+  AND time_zones <> $1::text[]
+`
+
+type CheckpointAdoptZonesParams struct {
+	TimeZones []string
+	Name      string
+	Version   int32
+}
+
+// Gives a version that has applied nothing yet other report time zones (a
+// new installation's first version takes the configured ones). A batch
+// that read the old ones fails its compare-and-set.
+func (q *Queries) CheckpointAdoptZones(ctx context.Context, arg CheckpointAdoptZonesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, checkpointAdoptZones, arg.TimeZones, arg.Name, arg.Version)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const checkpointAdvance = `-- name: CheckpointAdvance :execrows
 UPDATE projection_checkpoints c SET
     tx_id = $1::bigint, activity_id = $2::bigint,
@@ -109,19 +132,21 @@ UPDATE projection_checkpoints c SET
     last_error = NULL, failures = 0, updated_at = now()
 WHERE c.name = $3 AND c.version = $4
   AND c.tx_id = $5::bigint AND c.activity_id = $6::bigint
+  AND c.time_zones = $7::text[]
 `
 
 type CheckpointAdvanceParams struct {
-	NewTx   int64
-	NewID   int64
-	Name    string
-	Version int32
-	OldTx   int64
-	OldID   int64
+	NewTx     int64
+	NewID     int64
+	Name      string
+	Version   int32
+	OldTx     int64
+	OldID     int64
+	TimeZones []string
 }
 
-// Compare-and-set: moves the checkpoint only from where the caller read it,
-// and clears a failure (back to live, or rebuilding for a version newer than
+// Compare-and-set: moves the checkpoint only from where the caller read it
+// (and only if the version still holds the zones the batch applied), and clears a failure (back to live, or rebuilding for a version newer than
 // the current one).
 func (q *Queries) CheckpointAdvance(ctx context.Context, arg CheckpointAdvanceParams) (int64, error) {
 	result, err := q.db.Exec(ctx, checkpointAdvance,
@@ -131,6 +156,7 @@ func (q *Queries) CheckpointAdvance(ctx context.Context, arg CheckpointAdvancePa
 		arg.Version,
 		arg.OldTx,
 		arg.OldID,
+		arg.TimeZones,
 	)
 	if err != nil {
 		return 0, err
