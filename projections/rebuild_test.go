@@ -67,6 +67,13 @@ func TestRebuild_GivesTablesIdenticalToTheLiveOnes(t *testing.T) {
 		if old != 0 {
 			t.Errorf("%s: %d rows of the old version remain", table, old)
 		}
+		var vacuumed bool
+		if err := pool.QueryRow(ctx, `SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = $1`, table).Scan(&vacuumed); err != nil {
+			t.Fatal(err)
+		}
+		if !vacuumed {
+			t.Errorf("%s was not vacuumed after the switch", table)
+		}
 	}
 	var cps int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM projection_checkpoints c

@@ -496,6 +496,14 @@ func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, er
 	if err := p.deleteVersion(ctx, r.q, old); err != nil {
 		// Harmless: reads never see it, and the next rebuild deletes it.
 		r.log.Warn("deleting the old version's rows failed", "projection", p.Name, "version", old, "err", err)
+		return true, nil
+	}
+	// The table now holds as many dead rows as live ones, and the rebuilt
+	// rows are not yet marked all-visible: until a vacuum, the reads'
+	// index-only scans visit the table for every row (several times
+	// slower), and autovacuum may take minutes to come by.
+	if _, err := r.pool.Exec(ctx, "VACUUM (ANALYZE) "+pgx.Identifier{p.Name}.Sanitize()); err != nil {
+		r.log.Warn("vacuuming the rebuilt projection failed; autovacuum will", "projection", p.Name, "err", err)
 	}
 	return true, nil
 }

@@ -48,6 +48,8 @@ func BenchmarkSeeded(b *testing.B) {
 		{"eventsDay365", "/api/v1/analytics/events?" + year},
 		{"eventsDayNY365", "/api/v1/analytics/events?tz=America/New_York&" + year},
 		{"overviewNY365", "/api/v1/analytics/overview?tz=America/New_York&" + year},
+		// A zone that is (usually) not a report time zone: composed from hours.
+		{"eventsDayChicago365", "/api/v1/analytics/events?tz=America/Chicago&" + year},
 		{"community30", "/api/v1/analytics/community/" + community},
 		{"community365", "/api/v1/analytics/community/" + community + "?" + year},
 	} {
