@@ -26,7 +26,11 @@ func benchRows(b *testing.B) int {
 
 // fillLog appends n synthetic activities over 30 days (power-law users and
 // communities, 10 event types) with set-based SQL, in chunks of 500,000 rows
-// (one transaction each, as concurrent writers would).
+// (one transaction each, as concurrent writers would). They are in the
+// order they happened, up to ten minutes of jitter, as a backlog that
+// built up while the projectors were down would be; with
+// ACTIVITY_BENCH_ORDER=random each lands anywhere in the 30 days (every
+// batch then touches most days of every busy user: the worst case).
 func fillLog(b *testing.B, pool *pgxpool.Pool, n int) {
 	b.Helper()
 	ctx := context.Background()
@@ -41,6 +45,10 @@ func fillLog(b *testing.B, pool *pgxpool.Pool, n int) {
 		b.Fatal(err)
 	}
 	const chunk = 500_000
+	at := fmt.Sprintf(`$1::timestamptz - interval '30 days' + (g::float8 / %d) * interval '30 days' - random() * interval '10 minutes'`, n)
+	if os.Getenv("ACTIVITY_BENCH_ORDER") == "random" {
+		at = `$1::timestamptz - random() * interval '30 days'`
+	}
 	for from := 0; from < n; from += chunk {
 		to := min(from+chunk, n)
 		sql := fmt.Sprintf(`
@@ -52,8 +60,8 @@ func fillLog(b *testing.B, pool *pgxpool.Pool, n int) {
 		       CASE WHEN g %% 20 = 0 THEN NULL
 		            ELSE ('00000000-0000-4000-9000-' || lpad(to_hex(1 + floor(200 * power(random(), 2))::int), 12, '0'))::uuid END,
 		       jsonb_build_object('name', 'c' || (g %% 200)),
-		       $1::timestamptz - random() * interval '30 days', now()
-		FROM generate_series(%d, %d) g`, from+1, to)
+		       %s, now()
+		FROM generate_series(%d, %d) g`, at, from+1, to)
 		if _, err := pool.Exec(ctx, sql, end); err != nil {
 			b.Fatal(err)
 		}
@@ -63,24 +71,47 @@ func fillLog(b *testing.B, pool *pgxpool.Pool, n int) {
 	}
 }
 
-// BenchmarkCatchUp measures how fast the four projectors apply a backlog:
-// the log is filled first, then every projection catches up from zero.
+// BenchmarkCatchUp measures how fast the projectors apply a backlog: the
+// log is filled first, then a runner starts (every projection's loop, as in
+// serve) and the clock stops when every projection has nothing behind.
 //
 //	ACTIVITY_BENCH_ROWS=1000000 go test ./projections -run '^$' -bench 'CatchUp|Rebuild' -benchtime 1x
+//
+// "fixed" keeps every batch at BatchSize (as before batches grew), "growing"
+// is the default: batches double while they come back full.
 func BenchmarkCatchUp(b *testing.B) {
+	b.Run("fixed", func(b *testing.B) { benchCatchUp(b, Config{RebuildBatch: defaultBatchSize}) })
+	b.Run("growing", func(b *testing.B) { benchCatchUp(b, Config{}) })
+}
+
+func benchCatchUp(b *testing.B, cfg Config) {
+	cfg.Tick = 50 * time.Millisecond
 	for range b.N {
 		pool := pgtest.NewPool(b)
 		n := benchRows(b)
 		fillLog(b, pool, n)
-		r, err := NewRunner(pool, Config{}, slog.New(slog.DiscardHandler), nil)
+		r, err := NewRunner(pool, cfg, slog.New(slog.DiscardHandler), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
 		start := time.Now()
-		if err := r.CatchUp(context.Background()); err != nil {
-			b.Fatal(err)
+		go func() { _ = r.Run(ctx); close(done) }()
+		for behind := true; behind; {
+			time.Sleep(100 * time.Millisecond)
+			st, err := r.Status(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			behind = false
+			for _, s := range st {
+				behind = behind || s.RowsBehind > 0
+			}
 		}
 		elapsed := time.Since(start)
+		cancel()
+		<-done
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "activities/s")
 		b.ReportMetric(elapsed.Seconds(), "s")
 	}

@@ -20,11 +20,13 @@ import (
 // Config configures a Runner. Zero values mean the documented defaults.
 type Config struct {
 	// BatchSize caps the activities one live batch (one transaction)
-	// applies. Default 20000.
+	// applies. Default 20000. While batches come back full (a backlog),
+	// each next one is twice as large, up to RebuildBatch.
 	BatchSize int
-	// RebuildBatch caps the activities one transaction of a rebuild's fill
-	// applies: a rebuild is split into transactions of at most this many
-	// rows so none holds back the snapshot xmin for long. Default 500000.
+	// RebuildBatch caps the activities one transaction of a rebuild's fill,
+	// or of a backlog, applies: they are split into transactions of at most
+	// this many rows so none holds back the snapshot xmin for long. Default
+	// 500000.
 	RebuildBatch int
 	// Tick is how often every projector looks for new activities without
 	// being woken, so a lost notification only delays. Default 1s.
@@ -65,9 +67,12 @@ type Config struct {
 	PoisonTopic     string
 }
 
+// defaultBatchSize is Config.BatchSize's default.
+const defaultBatchSize = 20000
+
 func (c *Config) setDefaults() {
 	if c.BatchSize <= 0 {
-		c.BatchSize = 20000
+		c.BatchSize = defaultBatchSize
 	}
 	if c.RebuildBatch <= 0 {
 		c.RebuildBatch = 500000
@@ -226,8 +231,9 @@ func (r *Runner) Wake(name string) {
 func (r *Runner) CatchUp(ctx context.Context) error {
 	var errs []error
 	for _, p := range r.projections {
+		size := r.cfg.BatchSize
 		for {
-			full, err := r.round(ctx, p)
+			full, err := r.round(ctx, p, size)
 			if err != nil {
 				errs = append(errs, err)
 				break
@@ -235,9 +241,21 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 			if !full {
 				break
 			}
+			size = r.nextBatchSize(size, full)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// nextBatchSize is the size of the batch after one of size: doubled, up to
+// RebuildBatch, while batches come back full (a backlog: larger batches
+// apply it several times faster per activity, and no figure is fresh until
+// it is applied anyway), and BatchSize again once one is not.
+func (r *Runner) nextBatchSize(size int, full bool) int {
+	if !full {
+		return r.cfg.BatchSize
+	}
+	return max(r.cfg.BatchSize, min(2*size, r.cfg.RebuildBatch))
 }
 
 func (r *Runner) loop(ctx context.Context, p Projection) {
@@ -245,6 +263,7 @@ func (r *Runner) loop(ctx context.Context, p Projection) {
 	defer tick.Stop()
 	var backoff time.Duration
 	var last time.Time
+	size := r.cfg.BatchSize
 	for ctx.Err() == nil {
 		if wait := p.pace - time.Since(last); p.pace > 0 && wait > 0 {
 			select {
@@ -254,10 +273,11 @@ func (r *Runner) loop(ctx context.Context, p Projection) {
 			}
 		}
 		last = time.Now()
-		full, err := r.round(ctx, p)
+		full, err := r.round(ctx, p, size)
 		if ctx.Err() != nil {
 			return
 		}
+		size = r.nextBatchSize(size, full && err == nil)
 		if err != nil {
 			backoff = min(max(2*backoff, r.cfg.MinBackoff), r.cfg.MaxBackoff)
 			r.log.Warn("projection batch failed; backing off", "projection", p.Name, "backoff", backoff, "err", err)
@@ -287,10 +307,11 @@ func (r *Runner) loop(ctx context.Context, p Projection) {
 	}
 }
 
-// round applies one batch to every version of p (the current one, and the
-// next one during a rebuild), and switches a rebuilt version that has caught
-// up. full reports that some batch was full, so more is waiting.
-func (r *Runner) round(ctx context.Context, p Projection) (full bool, err error) {
+// round applies one batch of at most size activities to every version of p
+// (the current one, and the next one during a rebuild), and switches a
+// rebuilt version that has caught up. full reports that some batch was
+// full, so more is waiting.
+func (r *Runner) round(ctx context.Context, p Projection, size int) (full bool, err error) {
 	cps, err := r.q.CheckpointListByName(ctx, p.Name)
 	if err != nil {
 		return false, fmt.Errorf("%s: list checkpoints: %w", p.Name, err)
@@ -301,7 +322,7 @@ func (r *Runner) round(ctx context.Context, p Projection) (full bool, err error)
 	}
 	var errs []error
 	for _, cp := range cps {
-		res, err := r.step(ctx, p, cp.Version, r.cfg.BatchSize, math.MaxInt64, false)
+		res, err := r.step(ctx, p, cp.Version, size, math.MaxInt64, false)
 		if err != nil {
 			r.recordFailure(ctx, p, cp.Version, err)
 			errs = append(errs, err)
