@@ -98,8 +98,9 @@ func benchCatchUp(b *testing.B, cfg Config) {
 		done := make(chan struct{})
 		start := time.Now()
 		go func() { _ = r.Run(ctx); close(done) }()
+		poll := time.NewTicker(100 * time.Millisecond)
 		for behind := true; behind; {
-			time.Sleep(100 * time.Millisecond)
+			<-poll.C
 			st, err := r.Status(ctx)
 			if err != nil {
 				b.Fatal(err)
@@ -110,6 +111,7 @@ func benchCatchUp(b *testing.B, cfg Config) {
 			}
 		}
 		elapsed := time.Since(start)
+		poll.Stop()
 		cancel()
 		<-done
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "activities/s")
