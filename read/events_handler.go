@@ -78,9 +78,11 @@ func (a *API) events(r *http.Request, k auth.Key) (any, error) {
 		selector = eventType
 	}
 	err := a.inTx(r.Context(), func(q readTx) error {
-		pl := dailyPlan(w, q.zones)
+		var pl plan
 		if granularity == "hour" {
 			pl = planSlots(bounds, w.end)
+		} else {
+			pl = dailyPlan(w, q.zones)
 		}
 		events, err := countEvents(r.Context(), q.Queries, pl, sc, selector)
 		if err != nil {
