@@ -137,11 +137,12 @@ func (r *Runner) finishRebuild(ctx context.Context, name string, version int32) 
 		if res.full {
 			continue
 		}
-		switched, err := r.trySwitch(ctx, p)
+		switched, old, err := r.trySwitch(ctx, p)
 		if err != nil {
 			return err
 		}
 		if switched {
+			r.dropVersion(ctx, p, old)
 			return nil
 		}
 		switch err := r.rebuildOutcome(ctx, name, version); {

@@ -119,6 +119,8 @@ type Runner struct {
 	bgMu  sync.Mutex
 	bgCtx context.Context // set while RunRebuilds runs
 	bgWG  sync.WaitGroup
+
+	cleanups sync.WaitGroup // old versions being dropped after a switch by a projector loop
 }
 
 // NewRunner validates cfg and returns a Runner. metrics may be nil
@@ -186,6 +188,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		wg.Go(func() { r.runNotifications(ctx) })
 	}
 	wg.Wait()
+	r.cleanups.Wait()
 	return nil
 }
 
@@ -226,8 +229,9 @@ func (r *Runner) Wake(name string) {
 }
 
 // CatchUp applies, to every version of every projection of r, what is
-// committed now, and switches rebuilt versions that have caught up. A
-// version another process is applying at the moment is left to it.
+// committed now, and switches rebuilt versions that have caught up (and
+// drops their old versions). A version another process is applying at the
+// moment is left to it.
 func (r *Runner) CatchUp(ctx context.Context) error {
 	var errs []error
 	for _, p := range r.projections {
@@ -244,6 +248,7 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 			size = r.nextBatchSize(size, full)
 		}
 	}
+	r.cleanups.Wait()
 	return errors.Join(errs...)
 }
 
@@ -330,8 +335,14 @@ func (r *Runner) round(ctx context.Context, p Projection, size int) (full bool, 
 		}
 		full = full || res.full
 		if res.locked && !res.full && proj.NextVersion.Valid && cp.Version == proj.NextVersion.Int32 {
-			if _, err := r.trySwitch(ctx, p); err != nil {
+			switched, old, err := r.trySwitch(ctx, p)
+			if err != nil {
 				errs = append(errs, err)
+			}
+			if switched {
+				// Not in this loop's way: deleting and vacuuming a large
+				// version takes a while, and the projection goes on meanwhile.
+				r.cleanups.Go(func() { r.dropVersion(ctx, p, old) })
 			}
 		}
 	}
@@ -454,24 +465,24 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 // current one: in one transaction that locks both checkpoints, it applies to
 // the next version whatever the current one has applied beyond it (a batch
 // at most, as callers switch right after a batch that was not full), then
-// switches reads to it and forgets the old version, whose rows it deletes
-// after the commit.
-func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, err error) {
+// switches reads to it and forgets the old version; the caller drops the
+// old version's rows (dropVersion) after it.
+func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, old int32, err error) {
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {
-		return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+		return false, 0, fmt.Errorf("%s: switch: %w", p.Name, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
 	q := r.q.WithTx(tx)
 	if err := q.ProjectorPlanSettings(ctx); err != nil {
-		return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+		return false, 0, fmt.Errorf("%s: switch: %w", p.Name, err)
 	}
 	proj, err := q.ProjectionGetForUpdate(ctx, p.Name)
 	if err != nil {
-		return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+		return false, 0, fmt.Errorf("%s: switch: %w", p.Name, err)
 	}
 	if !proj.NextVersion.Valid {
-		return false, nil
+		return false, 0, nil
 	}
 	old, next := proj.CurrentVersion, proj.NextVersion.Int32
 	var curPos Position
@@ -480,53 +491,58 @@ func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, er
 	case err == nil:
 		curPos = Position{Tx: cur.TxID, ID: cur.ActivityID}
 	case !errors.Is(err, pgx.ErrNoRows):
-		return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+		return false, 0, fmt.Errorf("%s: switch: %w", p.Name, err)
 	}
 	ncp, err := q.CheckpointGetForUpdate(ctx, db.CheckpointGetForUpdateParams{Name: p.Name, Version: next})
 	if err != nil {
-		return false, fmt.Errorf("%s: switch: read v%d: %w", p.Name, next, err)
+		return false, 0, fmt.Errorf("%s: switch: read v%d: %w", p.Name, next, err)
 	}
 	if ncp.Status == "failing" {
-		return false, nil
+		return false, 0, nil
 	}
 	if nextPos := (Position{Tx: ncp.TxID, ID: ncp.ActivityID}); nextPos.Less(curPos) {
 		// Every row up to curPos is committed: the current version applied it.
 		if _, err := p.apply(ctx, q, target{next, ncp.TimeZones}, nextPos, curPos); err != nil {
-			return false, fmt.Errorf("%s: switch: apply (%s, %s] to v%d: %w", p.Name, nextPos, curPos, next, err)
+			return false, 0, fmt.Errorf("%s: switch: apply (%s, %s] to v%d: %w", p.Name, nextPos, curPos, next, err)
 		}
 		if _, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
 			Name: p.Name, Version: next, OldTx: nextPos.Tx, OldID: nextPos.ID, NewTx: curPos.Tx, NewID: curPos.ID,
 			TimeZones: ncp.TimeZones,
 		}); err != nil {
-			return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+			return false, 0, fmt.Errorf("%s: switch: %w", p.Name, err)
 		}
 	}
 	if n, err := q.ProjectionSwitch(ctx, db.ProjectionSwitchParams{Name: p.Name, Version: next}); err != nil || n != 1 {
-		return false, fmt.Errorf("%s: switch to v%d (%d rows): %w", p.Name, next, n, err)
+		return false, 0, fmt.Errorf("%s: switch to v%d (%d rows): %w", p.Name, next, n, err)
 	}
 	if err := q.CheckpointSetLive(ctx, db.CheckpointSetLiveParams{Name: p.Name, Version: next}); err != nil {
-		return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+		return false, 0, fmt.Errorf("%s: switch: %w", p.Name, err)
 	}
 	if err := q.CheckpointDeleteOthers(ctx, db.CheckpointDeleteOthersParams{Name: p.Name, Keep: next}); err != nil {
-		return false, fmt.Errorf("%s: switch: %w", p.Name, err)
+		return false, 0, fmt.Errorf("%s: switch: %w", p.Name, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return false, fmt.Errorf("%s: switch: commit: %w", p.Name, err)
+		return false, 0, fmt.Errorf("%s: switch: commit: %w", p.Name, err)
 	}
 	r.log.Info("projection switched to its rebuilt version", "projection", p.Name, "version", next, "old_version", old)
+	return true, old, nil
+}
+
+// dropVersion deletes the rows of a version reads no longer use, then
+// vacuums the table: it now holds as many dead rows as live ones, and the
+// rebuilt rows are not yet marked all-visible, so until a vacuum the reads'
+// index-only scans visit the table for every row (several times slower),
+// and autovacuum may take many minutes to come by. Failures are harmless:
+// reads never see the old version, the next rebuild deletes it, and
+// autovacuum comes by eventually.
+func (r *Runner) dropVersion(ctx context.Context, p Projection, old int32) {
 	if err := p.deleteVersion(ctx, r.q, old); err != nil {
-		// Harmless: reads never see it, and the next rebuild deletes it.
 		r.log.Warn("deleting the old version's rows failed", "projection", p.Name, "version", old, "err", err)
-		return true, nil
+		return
 	}
-	// The table now holds as many dead rows as live ones, and the rebuilt
-	// rows are not yet marked all-visible: until a vacuum, the reads'
-	// index-only scans visit the table for every row (several times
-	// slower), and autovacuum may take minutes to come by.
 	if _, err := r.pool.Exec(ctx, "VACUUM (ANALYZE) "+pgx.Identifier{p.Name}.Sanitize()); err != nil {
 		r.log.Warn("vacuuming the rebuilt projection failed; autovacuum will", "projection", p.Name, "err", err)
 	}
-	return true, nil
 }
 
 // recordFailure counts a failed batch and records it on the version's
