@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -58,6 +59,10 @@ func applyUserSketches(ctx context.Context, q *db.Queries, t target, from, to Po
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
+	zones, err := loadZones(t.zones)
+	if err != nil {
+		return 0, err
+	}
 	fresh := make(map[sketchKey]*sketch.Sketch)
 	add := func(k sketchKey, h uint64) {
 		s := fresh[k]
@@ -67,23 +72,10 @@ func applyUserSketches(ctx context.Context, q *db.Queries, t target, from, to Po
 		}
 		s.Add(h)
 	}
-	zones, err := loadZones(t.zones)
-	if err != nil {
-		return 0, err
-	}
-	for _, r := range rows {
-		h := sketch.Hash(r.UserID)
-		hour := r.Quarter.Truncate(time.Hour).Unix()
-		add(sketchKey{"h", hour, AllCommunities, ""}, h)
-		add(sketchKey{"h", hour, AllCommunities, r.EventType}, h)
-		if r.CommunityID.Valid {
-			c := r.CommunityID.UUID
-			add(sketchKey{"h", hour, c, ""}, h)
-			add(sketchKey{"h", hour, c, r.EventType}, h)
-		}
-	}
-	// The local days of the report zones, from the quarters (memoized: most
-	// rows share a quarter hour).
+	// Each row counts under the platform and its community, for its type
+	// and for every type, in its hour and in its local day of each report
+	// zone (from the quarter: a zone's midnight may fall inside an hour;
+	// memoized, as most rows share a quarter hour).
 	type quarterZone struct {
 		quarter int64
 		zone    int
@@ -91,6 +83,15 @@ func applyUserSketches(ctx context.Context, q *db.Queries, t target, from, to Po
 	days := map[quarterZone]int64{}
 	for _, r := range rows {
 		h := sketch.Hash(r.UserID)
+		addKeys := func(res string, bucket int64) {
+			add(sketchKey{res, bucket, AllCommunities, ""}, h)
+			add(sketchKey{res, bucket, AllCommunities, r.EventType}, h)
+			if r.CommunityID.Valid {
+				add(sketchKey{res, bucket, r.CommunityID.UUID, ""}, h)
+				add(sketchKey{res, bucket, r.CommunityID.UUID, r.EventType}, h)
+			}
+		}
+		addKeys("h", r.Quarter.Truncate(time.Hour).Unix())
 		for i, z := range zones {
 			qz := quarterZone{r.Quarter.Unix(), i}
 			day, ok := days[qz]
@@ -98,13 +99,7 @@ func applyUserSketches(ctx context.Context, q *db.Queries, t target, from, to Po
 				day = localMidnight(r.Quarter, z.loc).Unix()
 				days[qz] = day
 			}
-			add(sketchKey{z.res, day, AllCommunities, ""}, h)
-			add(sketchKey{z.res, day, AllCommunities, r.EventType}, h)
-			if r.CommunityID.Valid {
-				c := r.CommunityID.UUID
-				add(sketchKey{z.res, day, c, ""}, h)
-				add(sketchKey{z.res, day, c, r.EventType}, h)
-			}
+			addKeys(z.res, day)
 		}
 	}
 	hours := make([]sketchKey, 0, len(fresh))
@@ -192,15 +187,23 @@ type reportZone struct {
 	loc *time.Location
 }
 
+// locations caches loaded time zones by name: time.LoadLocation reads the
+// zone database on every call, and every sketch batch needs its zones.
+var locations sync.Map // string → *time.Location
+
 // loadZones loads the named report time zones.
 func loadZones(names []string) ([]reportZone, error) {
 	out := make([]reportZone, len(names))
 	for i, n := range names {
-		loc, err := time.LoadLocation(n)
-		if err != nil {
-			return nil, fmt.Errorf("report time zone %q: %w", n, err)
+		loc, ok := locations.Load(n)
+		if !ok {
+			l, err := time.LoadLocation(n)
+			if err != nil {
+				return nil, fmt.Errorf("report time zone %q: %w", n, err)
+			}
+			loc, _ = locations.LoadOrStore(n, l)
 		}
-		out[i] = reportZone{ZoneRes(n), loc}
+		out[i] = reportZone{ZoneRes(n), loc.(*time.Location)}
 	}
 	return out, nil
 }
