@@ -12,6 +12,7 @@ import (
 // (read/plan.go).
 var eventCounts = Projection{
 	Name:      "event_counts",
+	table:     "event_counts",
 	lockKey:   lockBase + 1,
 	localDays: true,
 	apply: func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {

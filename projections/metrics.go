@@ -10,6 +10,8 @@ type Metrics struct {
 	Rows       *prometheus.CounterVec
 	Failures   *prometheus.CounterVec
 	Duration   *prometheus.HistogramVec
+	BulkFills  *prometheus.CounterVec
+	BulkRows   *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them on reg (none when
@@ -42,9 +44,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to apply one batch, commit included.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}, labels),
+		BulkFills: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "activity_projection_bulk_fills_total",
+			Help: "Rebuilt versions filled in bulk (one pass over the log) rather than batch by batch.",
+		}, labels),
+		BulkRows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "activity_projection_bulk_activities_total",
+			Help: "Activities applied by bulk fills of rebuilt versions.",
+		}, labels),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Lag, m.RowsBehind, m.Batches, m.Rows, m.Failures, m.Duration)
+		reg.MustRegister(m.Lag, m.RowsBehind, m.Batches, m.Rows, m.Failures, m.Duration, m.BulkFills, m.BulkRows)
 	}
 	for _, p := range All() {
 		// Every series exists from the start, so a rate() over it is whole.

@@ -80,6 +80,10 @@ type Projection struct {
 	// activity (sketch merges) does far less work per activity in fewer,
 	// larger batches, and leaves the cores to the others.
 	pace time.Duration
+	// table, when set, is the rollup table, partitioned by version
+	// (partitions.go), that a rebuild fills in bulk (bulk.go). Rollups
+	// without it are rebuilt batch by batch and delete old versions' rows.
+	table string
 	// localDays says whether the rollup holds local-day rows of report
 	// time zones (Config.TimeZones).
 	localDays bool
@@ -89,6 +93,18 @@ type Projection struct {
 	deleteVersion func(ctx context.Context, q *db.Queries, version int32) error
 	// deleteOtherVersions drops every version's rows but keep's.
 	deleteOtherVersions func(ctx context.Context, q *db.Queries, keep int32) error
+}
+
+// applyIn applies (from, to] to t's version in tx, creating the version's
+// partition first if the rollup is partitioned and has none yet.
+func (p Projection) applyIn(ctx context.Context, tx pgx.Tx, t target, from, to Position) error {
+	if p.table != "" {
+		if err := ensurePartition(ctx, tx, p.table, t.version); err != nil {
+			return err
+		}
+	}
+	_, err := p.apply(ctx, db.New(tx), t, from, to)
+	return err
 }
 
 // lockBase makes the advisory lock keys unlikely to meet another
@@ -146,7 +162,7 @@ func ApplyWholeLog(ctx context.Context, pool *pgxpool.Pool) error {
 				return err
 			}
 			from, to := Position{Tx: cp.TxID, ID: cp.ActivityID}, Position{Tx: end.TxID, ID: end.ID}
-			if _, err := p.apply(ctx, q, target{proj.CurrentVersion, cp.TimeZones}, from, to); err != nil {
+			if err := p.applyIn(ctx, tx, target{proj.CurrentVersion, cp.TimeZones}, from, to); err != nil {
 				return err
 			}
 			_, err = q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{

@@ -28,68 +28,176 @@ type RebuildStart struct {
 // fills it and switches reads to it once it has caught up. A rebuild
 // already running is joined, not restarted.
 func (r *Runner) StartRebuild(ctx context.Context, name string) (RebuildStart, error) {
+	st, _, err := r.startRebuild(ctx, name, nil)
+	return st, err
+}
+
+// startRebuild is StartRebuild. When hold is set, it runs on hold and, for
+// a version it creates of a rollup filled in bulk, takes that version's
+// advisory lock for hold's session before the version becomes visible, so
+// no projector batch gets to it before the bulk fill does; held reports
+// whether it took it. Closing hold releases the locks.
+func (r *Runner) startRebuild(ctx context.Context, name string, hold *pgx.Conn) (st RebuildStart, held bool, err error) {
 	p, err := Lookup(name)
 	if err != nil {
-		return RebuildStart{}, err
+		return RebuildStart{}, false, err
 	}
-	tx, err := r.pool.Begin(ctx)
+	var tx pgx.Tx
+	if hold != nil {
+		tx, err = hold.Begin(ctx)
+	} else {
+		tx, err = r.pool.Begin(ctx)
+	}
 	if err != nil {
-		return RebuildStart{}, err
+		return RebuildStart{}, false, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
 	q := r.q.WithTx(tx)
 	proj, err := q.ProjectionGetForUpdate(ctx, name)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return RebuildStart{}, fmt.Errorf("projection %s has no row in projections; apply the migrations", name)
+		return RebuildStart{}, false, fmt.Errorf("projection %s has no row in projections; apply the migrations", name)
 	}
 	if err != nil {
-		return RebuildStart{}, fmt.Errorf("%s: %w", name, err)
+		return RebuildStart{}, false, fmt.Errorf("%s: %w", name, err)
 	}
 	if proj.NextVersion.Valid {
-		return RebuildStart{Name: name, Version: proj.NextVersion.Int32, Status: StatusRebuilding}, nil
+		return RebuildStart{Name: name, Version: proj.NextVersion.Int32, Status: StatusRebuilding}, false, nil
 	}
 	next := proj.CurrentVersion + 1
 	// Leftovers of an interrupted switch or delete: no reader uses them.
 	if err := q.CheckpointDeleteOthers(ctx, db.CheckpointDeleteOthersParams{Name: name, Keep: proj.CurrentVersion}); err != nil {
-		return RebuildStart{}, fmt.Errorf("%s: %w", name, err)
+		return RebuildStart{}, false, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := p.deleteOtherVersions(ctx, q, proj.CurrentVersion); err != nil {
-		return RebuildStart{}, fmt.Errorf("%s: delete stale versions: %w", name, err)
+	if p.table == "" {
+		if err := p.deleteOtherVersions(ctx, q, proj.CurrentVersion); err != nil {
+			return RebuildStart{}, false, fmt.Errorf("%s: delete stale versions: %w", name, err)
+		}
 	}
 	if err := q.CheckpointCreate(ctx, db.CheckpointCreateParams{Name: name, Version: next, TimeZones: r.zonesFor(p)}); err != nil {
-		return RebuildStart{}, fmt.Errorf("%s: %w", name, err)
+		return RebuildStart{}, false, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := q.ProjectionSetNext(ctx, db.ProjectionSetNextParams{Name: name, NextVersion: next}); err != nil {
-		return RebuildStart{}, fmt.Errorf("%s: %w", name, err)
+		return RebuildStart{}, false, fmt.Errorf("%s: %w", name, err)
+	}
+	if hold != nil && p.table != "" {
+		// A session lock outlives the transaction, committed or not.
+		held, err = q.ProjectionHoldLock(ctx, db.ProjectionHoldLockParams{Key: p.lockKey, Version: next})
+		if err != nil {
+			return RebuildStart{}, false, fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return RebuildStart{}, fmt.Errorf("%s: %w", name, err)
+		if held {
+			db.New(hold).ProjectionReleaseLock(context.WithoutCancel(ctx), db.ProjectionReleaseLockParams{Key: p.lockKey, Version: next}) //nolint:errcheck // closing hold releases it too
+		}
+		return RebuildStart{}, false, fmt.Errorf("%s: %w", name, err)
+	}
+	if p.table != "" {
+		// Partitions of versions no checkpoint names any more.
+		if err := dropPartitionsExcept(ctx, r.pool, p.table, proj.CurrentVersion, next); err != nil {
+			r.log.Warn("dropping stale partitions failed", "projection", name, "err", err)
+		}
 	}
 	r.log.Info("projection rebuild started", "projection", name, "version", next)
-	return RebuildStart{Name: name, Version: next, Status: StatusRebuilding, Started: true}, nil
+	return RebuildStart{Name: name, Version: next, Status: StatusRebuilding, Started: true}, held, nil
+}
+
+// holdConn opens a connection of its own, not one of the pool's (which
+// serve reads and batches): a bulk fill holds rebuilt versions' locks on
+// one, and reads and writes on others.
+func (r *Runner) holdConn(ctx context.Context) (*pgx.Conn, error) {
+	return pgx.ConnectConfig(ctx, r.pool.Config().ConnConfig.Copy())
 }
 
 // Rebuild rebuilds the projection called name from the log and returns when
 // reads use the rebuilt version. A rebuild already running is finished
 // rather than restarted.
 func (r *Runner) Rebuild(ctx context.Context, name string) error {
-	st, err := r.StartRebuild(ctx, name)
-	if err != nil {
-		return err
-	}
-	return r.finishRebuild(ctx, name, st.Version)
+	return r.rebuild(ctx, []string{name})
 }
 
-// RebuildAll rebuilds every projection concurrently and returns when all
-// are live again.
+// RebuildAll rebuilds every projection and returns when all are live again.
 func (r *Runner) RebuildAll(ctx context.Context) error {
+	return r.rebuild(ctx, Names())
+}
+
+// rebuild starts (or joins) the rebuilds of names, fills the new versions
+// of the partitioned rollups in one bulk pass over the log (bulk.go) while
+// the others fill batch by batch, then finishes each: catches it up and
+// switches reads to it.
+func (r *Runner) rebuild(ctx context.Context, names []string) error {
+	type job struct {
+		p       Projection
+		version int32
+		bulk    bool // filled in bulk: its lock is held on hold
+	}
+	var jobs []*job
+	var hold *pgx.Conn
+	closeHold := func() {
+		if hold != nil {
+			hold.Close(context.WithoutCancel(ctx)) //nolint:errcheck // the session's end releases its locks
+			hold = nil
+		}
+	}
+	defer closeHold()
+	for _, name := range names {
+		p, err := Lookup(name)
+		if err != nil {
+			return err
+		}
+		bulk := p.table != "" && !r.cfg.NoBulkFill
+		if bulk && hold == nil {
+			if hold, err = r.holdConn(ctx); err != nil {
+				return err
+			}
+		}
+		var on *pgx.Conn
+		if bulk {
+			on = hold
+		}
+		st, held, err := r.startRebuild(ctx, name, on)
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, &job{p: p, version: st.Version, bulk: held})
+	}
 	var wg sync.WaitGroup
-	errs := make([]error, len(All()))
-	for i, p := range All() {
-		wg.Go(func() { errs[i] = r.Rebuild(ctx, p.Name) })
+	errs := make([]error, len(jobs))
+	var bulk []bulkTarget
+	for i, j := range jobs {
+		if !j.bulk {
+			wg.Go(func() { errs[i] = r.finishRebuild(ctx, j.p.Name, j.version) })
+			continue
+		}
+		bulk = append(bulk, bulkTarget{p: j.p, version: j.version})
+	}
+	if len(bulk) > 0 {
+		r.fillInBulk(ctx, bulk)
+		closeHold()
+		for i, j := range jobs {
+			if j.bulk {
+				wg.Go(func() { errs[i] = r.finishRebuild(ctx, j.p.Name, j.version) })
+			}
+		}
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// fillInBulk runs bulkFill; when it fails, the versions are filled batch by
+// batch instead (finishRebuild, any runner), so the failure is logged, not
+// returned, and the fill tables it left are dropped.
+func (r *Runner) fillInBulk(ctx context.Context, targets []bulkTarget) {
+	err := r.bulkFill(ctx, targets)
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	r.log.Warn("filling rebuilt versions in bulk failed; they are filled batch by batch", "err", err)
+	for _, t := range targets {
+		if _, err := r.pool.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+ident(fillName(t.p.table, t.version))); err != nil {
+			r.log.Warn("dropping a fill table failed", "table", fillName(t.p.table, t.version), "err", err)
+		}
+	}
 }
 
 // finishRebuild fills version of the projection from the log and switches
@@ -142,7 +250,7 @@ func (r *Runner) finishRebuild(ctx context.Context, name string, version int32) 
 			return err
 		}
 		if switched {
-			r.dropVersion(ctx, p, old)
+			r.dropVersion(ctx, p, old, version)
 			return nil
 		}
 		switch err := r.rebuildOutcome(ctx, name, version); {
@@ -195,23 +303,41 @@ func (r *Runner) RunRebuilds(ctx context.Context) error {
 }
 
 // RebuildInBackground starts (or joins) a rebuild of name and, while
-// RunRebuilds runs, finishes it in the background; otherwise the running
-// projectors pick it up.
+// RunRebuilds runs, finishes it in the background (in bulk, as Rebuild);
+// otherwise the running projectors pick it up.
 func (r *Runner) RebuildInBackground(ctx context.Context, name string) (RebuildStart, error) {
-	st, err := r.StartRebuild(ctx, name)
+	r.bgMu.Lock()
+	defer r.bgMu.Unlock()
+	if r.bgCtx == nil || r.bgCtx.Err() != nil {
+		return r.StartRebuild(ctx, name)
+	}
+	bg := r.bgCtx
+	p, err := Lookup(name)
+	if err != nil {
+		return RebuildStart{}, err
+	}
+	var hold *pgx.Conn
+	if p.table != "" && !r.cfg.NoBulkFill {
+		if hold, err = r.holdConn(ctx); err != nil {
+			return RebuildStart{}, err
+		}
+	}
+	st, held, err := r.startRebuild(ctx, name, hold)
+	if hold != nil && (!held || err != nil) {
+		hold.Close(context.WithoutCancel(ctx)) //nolint:errcheck // nothing is held on it
+	}
 	if err != nil {
 		return st, err
 	}
-	r.bgMu.Lock()
-	defer r.bgMu.Unlock()
-	if r.bgCtx != nil && r.bgCtx.Err() == nil {
-		bg := r.bgCtx
-		r.bgWG.Go(func() {
-			if err := r.finishRebuild(bg, name, st.Version); err != nil && bg.Err() == nil {
-				r.log.Error("projection rebuild failed; the projectors go on with it", "projection", name, "version", st.Version, "err", err)
-			}
-		})
-	}
+	r.bgWG.Go(func() {
+		if held {
+			r.fillInBulk(bg, []bulkTarget{{p: p, version: st.Version}})
+			hold.Close(context.WithoutCancel(bg)) //nolint:errcheck // the session's end releases the lock
+		}
+		if err := r.finishRebuild(bg, name, st.Version); err != nil && bg.Err() == nil {
+			r.log.Error("projection rebuild failed; the projectors go on with it", "projection", name, "version", st.Version, "err", err)
+		}
+	})
 	return st, nil
 }
 

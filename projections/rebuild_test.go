@@ -2,6 +2,8 @@ package projections_test
 
 import (
 	"context"
+	"fmt"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -30,7 +32,11 @@ func TestRebuild_GivesTablesIdenticalToTheLiveOnes(t *testing.T) {
 	g := newGen(uint64(time.Now().UnixNano()))
 	seed(t, g, 30, 20, func(e []event) error { return insertTx(ctx, pool, e) })
 	setReportZones(t, pool, reportZones)
-	r := newRunner(t, pool, projections.Config{BatchSize: 37, RebuildBatch: 50, TimeZones: reportZones})
+	metrics := projections.NewMetrics(nil)
+	r, err := projections.NewRunner(pool, projections.Config{BatchSize: 37, RebuildBatch: 50, TimeZones: reportZones}, nil, metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
 	catchUp(t, r)
 	var zoneRows int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM event_counts WHERE res = 'z:Asia/Kathmandu'`).Scan(&zoneRows); err != nil || zoneRows == 0 {
@@ -44,6 +50,13 @@ func TestRebuild_GivesTablesIdenticalToTheLiveOnes(t *testing.T) {
 
 	if err := r.RebuildAll(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The partitioned rollups were filled in one pass over the log, the
+	// others batch by batch; both must give the live rows.
+	for _, name := range []string{"event_counts", "user_sketches", "user_counts", "user_stats"} {
+		if n := testutil.ToFloat64(metrics.BulkFills.WithLabelValues(name)); n != 1 {
+			t.Errorf("%s: %v bulk fills, want 1", name, n)
+		}
 	}
 	st, err := r.Status(ctx)
 	if err != nil {
@@ -67,8 +80,10 @@ func TestRebuild_GivesTablesIdenticalToTheLiveOnes(t *testing.T) {
 		if old != 0 {
 			t.Errorf("%s: %d rows of the old version remain", table, old)
 		}
+		// A partitioned rollup's version is a table of its own.
 		var vacuumed bool
-		if err := pool.QueryRow(ctx, `SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = $1`, table).Scan(&vacuumed); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT COALESCE(bool_or(last_vacuum IS NOT NULL), false) FROM pg_stat_user_tables
+			WHERE relname IN ($1::text, $1::text || '_v' || (SELECT current_version FROM projections WHERE name = $1::text))`, table).Scan(&vacuumed); err != nil {
 			t.Fatal(err)
 		}
 		if !vacuumed {
@@ -154,10 +169,14 @@ func TestRebuild_ReadsAnswerThroughoutWhileWritesGoOn(t *testing.T) {
 		}
 	})
 
-	rb := newRunner(t, pool, projections.Config{RebuildBatch: 40, BatchSize: 60})
+	metrics := projections.NewMetrics(nil)
+	rb, err := projections.NewRunner(pool, projections.Config{RebuildBatch: 40, BatchSize: 60}, nil, metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
 	was := versions(t, rb)
 	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err := rb.RebuildAll(rctx)
+	err = rb.RebuildAll(rctx)
 	cancel()
 	stop()
 	wg.Wait()
@@ -168,6 +187,14 @@ func TestRebuild_ReadsAnswerThroughoutWhileWritesGoOn(t *testing.T) {
 		t.Errorf("no read happened during the rebuild (%d reads in all)", reads.Load())
 	}
 	t.Logf("%d reads, %d during the rebuild", reads.Load(), readsDuringRebuild.Load())
+	// The live runner never got to the versions being filled in bulk (it
+	// would have moved their checkpoints, and the fill would have given way
+	// to batches).
+	for _, name := range []string{"event_counts", "user_sketches", "user_counts", "user_stats"} {
+		if n := testutil.ToFloat64(metrics.BulkFills.WithLabelValues(name)); n != 1 {
+			t.Errorf("%s: %v bulk fills, want 1", name, n)
+		}
+	}
 	catchUp(t, newRunner(t, pool, projections.Config{}))
 	st, err := rb.Status(ctx)
 	if err != nil {
@@ -262,4 +289,99 @@ func TestRunner_ANewInstallationTakesTheConfiguredReportTimeZones(t *testing.T) 
 		return caughtUp(context.Background(), r)
 	})
 	assertRollupsMatchLog(t, pool)
+}
+
+// TestRebuild_WhenTheBulkFillFailsBatchesFillTheVersion: a bulk fill that
+// cannot write its tables (here a view in the way of one) leaves nothing
+// behind, and the rebuild goes on batch by batch to the same rows.
+func TestRebuild_WhenTheBulkFillFailsBatchesFillTheVersion(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx := context.Background()
+	g := newGen(uint64(time.Now().UnixNano()))
+	seed(t, g, 20, 20, func(e []event) error { return insertTx(ctx, pool, e) })
+	r := newRunner(t, pool, projections.Config{BatchSize: 41})
+	catchUp(t, r)
+	live := map[string][]string{}
+	for table, q := range rollupQueries {
+		live[table] = rowsOf(t, pool, q)
+	}
+	next := versions(t, r)["user_counts"] + 1
+	blocker := fmt.Sprintf("user_counts_fill_v%d", next)
+	if _, err := pool.Exec(ctx, `CREATE VIEW `+blocker+` AS SELECT 1 AS x`); err != nil {
+		t.Fatal(err)
+	}
+	metrics := projections.NewMetrics(nil)
+	rb, err := projections.NewRunner(pool, projections.Config{BatchSize: 41, RebuildBatch: 97}, nil, metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.RebuildAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.ToFloat64(metrics.BulkFills.WithLabelValues("user_counts")); n != 0 {
+		t.Errorf("user_counts: %v bulk fills, want 0", n)
+	}
+	if n := testutil.ToFloat64(metrics.Batches.WithLabelValues("user_counts")); n == 0 {
+		t.Error("user_counts: no batch applied")
+	}
+	for table, q := range rollupQueries {
+		if got := rowsOf(t, pool, q); !slices.Equal(got, live[table]) {
+			t.Errorf("%s: rebuilt rows differ from the live ones\n only rebuilt: %v\n only live: %v",
+				table, minus(got, live[table]), minus(live[table], got))
+		}
+	}
+	var fills []string
+	rows, err := pool.Query(ctx, `SELECT relname FROM pg_class WHERE relname ~ '_fill_v[0-9]+$' AND relkind = 'r'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		fills = append(fills, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(fills) > 0 {
+		t.Errorf("fill tables left behind: %v", fills)
+	}
+	assertRollupsMatchLog(t, pool)
+}
+
+// TestRebuild_NoBulkFillFillsBatchByBatch: with NoBulkFill a rebuild fills
+// every version batch by batch, to the same rows.
+func TestRebuild_NoBulkFillFillsBatchByBatch(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx := context.Background()
+	g := newGen(uint64(time.Now().UnixNano()))
+	seed(t, g, 15, 20, func(e []event) error { return insertTx(ctx, pool, e) })
+	catchUp(t, newRunner(t, pool, projections.Config{}))
+	live := map[string][]string{}
+	for table, q := range rollupQueries {
+		live[table] = rowsOf(t, pool, q)
+	}
+	metrics := projections.NewMetrics(nil)
+	rb, err := projections.NewRunner(pool, projections.Config{NoBulkFill: true, RebuildBatch: 61}, nil, metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.RebuildAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range projections.Names() {
+		if n := testutil.ToFloat64(metrics.BulkFills.WithLabelValues(name)); n != 0 {
+			t.Errorf("%s: %v bulk fills, want 0", name, n)
+		}
+	}
+	for table, q := range rollupQueries {
+		if got := rowsOf(t, pool, q); !slices.Equal(got, live[table]) {
+			t.Errorf("%s: rebuilt rows differ from the live ones\n only rebuilt: %v\n only live: %v",
+				table, minus(got, live[table]), minus(live[table], got))
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -46,6 +47,15 @@ type Config struct {
 	Now func() time.Time
 	// Projections names the projections this runner applies. Default all.
 	Projections []string
+	// NoBulkFill makes rebuilds fill every version batch by batch, as the
+	// projectors do, instead of filling the large rollups in bulk (bulk.go):
+	// slower, but no transaction of a rebuild holds back the projectors'
+	// snapshot for longer than a batch.
+	NoBulkFill bool
+	// RebuildMemory is the maintenance_work_mem a rebuild's bulk fill
+	// builds each version's indexes with (one per rollup, at once), so they
+	// sort in memory. Default 512MB.
+	RebuildMemory string
 	// TimeZones are the report time zones (IANA names) whose local days a
 	// version of event_counts and user_sketches created by this runner (a
 	// rebuild) holds as rows of their own, so daily series in them read one
@@ -76,6 +86,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RebuildBatch <= 0 {
 		c.RebuildBatch = 500000
+	}
+	if c.RebuildMemory == "" {
+		c.RebuildMemory = "512MB"
 	}
 	if c.Tick <= 0 {
 		c.Tick = time.Second
@@ -141,6 +154,9 @@ func NewRunner(pool *pgxpool.Pool, cfg Config, log *slog.Logger, metrics *Metric
 		return nil, err
 	}
 	cfg.TimeZones = zones
+	if !memorySetting.MatchString(cfg.RebuildMemory) {
+		return nil, fmt.Errorf("projections: rebuild memory %q: want a PostgreSQL memory size such as 512MB", cfg.RebuildMemory)
+	}
 	r := &Runner{pool: pool, q: db.New(pool), cfg: cfg, log: log, metrics: metrics, wake: map[string]chan struct{}{}}
 	if len(cfg.Projections) == 0 {
 		r.projections = All()
@@ -157,6 +173,9 @@ func NewRunner(pool *pgxpool.Pool, cfg Config, log *slog.Logger, metrics *Metric
 	}
 	return r, nil
 }
+
+// memorySetting is a PostgreSQL memory size (maintenance_work_mem).
+var memorySetting = regexp.MustCompile(`^[1-9][0-9]*\s*(kB|MB|GB|TB)$`)
 
 // checkZones validates report time zone names and drops repeats.
 func checkZones(names []string) ([]string, error) {
@@ -342,7 +361,7 @@ func (r *Runner) round(ctx context.Context, p Projection, size int) (full bool, 
 			if switched {
 				// Not in this loop's way: deleting and vacuuming a large
 				// version takes a while, and the projection goes on meanwhile.
-				r.cleanups.Go(func() { r.dropVersion(ctx, p, old) })
+				r.cleanups.Go(func() { r.dropVersion(ctx, p, old, proj.NextVersion.Int32) })
 			}
 		}
 	}
@@ -436,7 +455,7 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 			to = endOfTx(below)
 		}
 	}
-	if _, err := p.apply(ctx, q, target{version, cp.TimeZones}, from, to); err != nil {
+	if err := p.applyIn(ctx, tx, target{version, cp.TimeZones}, from, to); err != nil {
 		return res, fmt.Errorf("%s v%d: apply (%s, %s]: %w", p.Name, version, from, to, err)
 	}
 	n, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
@@ -502,7 +521,7 @@ func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, ol
 	}
 	if nextPos := (Position{Tx: ncp.TxID, ID: ncp.ActivityID}); nextPos.Less(curPos) {
 		// Every row up to curPos is committed: the current version applied it.
-		if _, err := p.apply(ctx, q, target{next, ncp.TimeZones}, nextPos, curPos); err != nil {
+		if err := p.applyIn(ctx, tx, target{next, ncp.TimeZones}, nextPos, curPos); err != nil {
 			return false, 0, fmt.Errorf("%s: switch: apply (%s, %s] to v%d: %w", p.Name, nextPos, curPos, next, err)
 		}
 		if _, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
@@ -528,19 +547,33 @@ func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, ol
 	return true, old, nil
 }
 
-// dropVersion deletes the rows of a version reads no longer use, then
-// vacuums the table: it now holds as many dead rows as live ones, and the
-// rebuilt rows are not yet marked all-visible, so until a vacuum the reads'
-// index-only scans visit the table for every row (several times slower),
-// and autovacuum may take many minutes to come by. Failures are harmless:
-// reads never see the old version, the next rebuild deletes it, and
-// autovacuum comes by eventually.
-func (r *Runner) dropVersion(ctx context.Context, p Projection, old int32) {
-	if err := p.deleteVersion(ctx, r.q, old); err != nil {
+// dropVersion drops the rows of a version reads no longer use, then
+// vacuums what reads use now. A partitioned rollup drops the old version's
+// partition (without blocking reads) and vacuums the current one's: a
+// version filled in bulk is frozen and skipped, and one filled batch by
+// batch gets its rows marked all-visible, so index-only reads stop visiting
+// the table. Any other rollup deletes the old rows and vacuums the table,
+// which now holds as many dead rows as live ones; until a vacuum, reads
+// visit the table for every row (several times slower), and autovacuum may
+// take many minutes to come by. Failures are harmless: reads never see the
+// old version, the next rebuild drops it, and autovacuum comes by
+// eventually.
+func (r *Runner) dropVersion(ctx context.Context, p Projection, old, current int32) {
+	vacuum := p.Name
+	if p.table != "" {
+		if err := dropPartition(ctx, r.pool, p.table, old); err != nil {
+			r.log.Warn("dropping the old version's partition failed", "projection", p.Name, "version", old, "err", err)
+			return
+		}
+		vacuum = partitionName(p.table, current)
+	} else if err := p.deleteVersion(ctx, r.q, old); err != nil {
 		r.log.Warn("deleting the old version's rows failed", "projection", p.Name, "version", old, "err", err)
 		return
 	}
-	if _, err := r.pool.Exec(ctx, "VACUUM (ANALYZE) "+pgx.Identifier{p.Name}.Sanitize()); err != nil {
+	if exists, err := r.q.TableExists(ctx, vacuum); err != nil || !exists {
+		return // the version never applied a row
+	}
+	if _, err := r.pool.Exec(ctx, "VACUUM (ANALYZE) "+ident(vacuum)); err != nil {
 		r.log.Warn("vacuuming the rebuilt projection failed; autovacuum will", "projection", p.Name, "err", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 // and a community's top users read a few hundred rows whatever the range.
 var userCounts = Projection{
 	Name:    "user_counts",
+	table:   "user_counts",
 	lockKey: lockBase + 2,
 	// A batch rewrites each user's day row (and its list of quarters) it
 	// touches: fewer, larger batches rewrite each row fewer times.

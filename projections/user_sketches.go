@@ -27,6 +27,7 @@ var AllCommunities = uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0
 // still makes every activity land exactly once.
 var userSketches = Projection{
 	Name:      "user_sketches",
+	table:     "user_sketches",
 	lockKey:   lockBase + 5,
 	localDays: true,
 	pace:      500 * time.Millisecond,

@@ -10,6 +10,7 @@ import (
 // community.
 var userStats = Projection{
 	Name:    "user_stats",
+	table:   "user_stats",
 	lockKey: lockBase + 3,
 	apply: func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 		return q.UserStatsApply(ctx, db.UserStatsApplyParams{

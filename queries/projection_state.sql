@@ -20,6 +20,16 @@ WHERE name = @name AND next_version = @version::int;
 -- until the end of the transaction.
 SELECT pg_try_advisory_xact_lock(@key::int, @version::int) AS locked;
 
+-- name: ProjectionHoldLock :one
+-- The same lock for the whole session (until ProjectionReleaseLock): a
+-- rebuild holds it while it fills a version in bulk, so no batch applies to
+-- that version meanwhile; if the process dies, the lock goes with its
+-- session and the projectors fill the version batch by batch instead.
+SELECT pg_try_advisory_lock(@key::int, @version::int) AS locked;
+
+-- name: ProjectionReleaseLock :exec
+SELECT pg_advisory_unlock(@key::int, @version::int);
+
 -- name: ProjectionLock :exec
 SELECT pg_advisory_xact_lock(@key::int, @version::int);
 

@@ -218,3 +218,18 @@ ORDER BY x.user_id, x.trait, x.set_at DESC, x.event_id DESC
 ON CONFLICT (version, user_id, trait) DO UPDATE SET
     value = EXCLUDED.value, set_at = EXCLUDED.set_at, event_id = EXCLUDED.event_id
 WHERE (EXCLUDED.set_at, EXCLUDED.event_id) > (t.set_at, t.event_id);
+
+-- name: ActivityTimeSpan :one
+-- The first and last created_at of the rows below a watermark: the range of
+-- days a bulk fill (projections/bulk.go) sizes its tables by. Read in the
+-- transaction that then copies those rows out. (The Unix epoch for both
+-- when there are none.)
+SELECT COALESCE(min(a.created_at), 'epoch')::timestamptz AS first_at,
+       COALESCE(max(a.created_at), 'epoch')::timestamptz AS last_at
+FROM activities a WHERE a.tx_id < @below::bigint;
+
+-- name: ZoneDayStarts :many
+-- The start of the local day in @zone of each of @quarters, as the
+-- event_counts statements compute it (date_trunc in the zone).
+SELECT x.quarter::timestamptz AS quarter, date_trunc('day', x.quarter, @zone::text)::timestamptz AS day
+FROM (SELECT unnest(@quarters::timestamptz[]) AS quarter) x;

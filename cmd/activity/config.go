@@ -36,6 +36,12 @@ type config struct {
 	// RebuildBatch is how many activities one transaction of a rebuild's
 	// fill applies (ACTIVITY_REBUILD_BATCH, default 500000).
 	RebuildBatch int
+	// RebuildMemory is the maintenance_work_mem a rebuild's bulk fill
+	// builds indexes with (ACTIVITY_REBUILD_MEMORY, default 512MB).
+	RebuildMemory string
+	// NoBulkFill makes rebuilds fill every version batch by batch
+	// (ACTIVITY_REBUILD_BULK=off; default on).
+	NoBulkFill bool
 }
 
 func configFromEnv() config {
@@ -63,6 +69,8 @@ func configFromEnv() config {
 		c.ProjectorTick = d
 	}
 	c.RebuildBatch, _ = strconv.Atoi(os.Getenv("ACTIVITY_REBUILD_BATCH"))
+	c.RebuildMemory = os.Getenv("ACTIVITY_REBUILD_MEMORY")
+	c.NoBulkFill = os.Getenv("ACTIVITY_REBUILD_BULK") == "off"
 	for _, z := range strings.Split(os.Getenv("ACTIVITY_REPORT_TIME_ZONES"), ",") {
 		if z = strings.TrimSpace(z); z != "" {
 			c.ReportTimeZones = append(c.ReportTimeZones, z)

@@ -90,7 +90,10 @@ func devSeed(ctx context.Context, cfg config, args []string, log *slog.Logger) e
 
 	t = time.Now()
 	if *rebuild {
-		r, err := projections.NewRunner(pool, projections.Config{TimeZones: cfg.ReportTimeZones, RebuildBatch: cfg.RebuildBatch}, log, nil)
+		r, err := projections.NewRunner(pool, projections.Config{
+			TimeZones: cfg.ReportTimeZones, RebuildBatch: cfg.RebuildBatch, RebuildMemory: cfg.RebuildMemory,
+			NoBulkFill: cfg.NoBulkFill,
+		}, log, nil)
 		if err != nil {
 			return err
 		}

@@ -36,10 +36,12 @@ func projectionRunner(a *app) (*projections.Runner, error) {
 		return nil, err
 	}
 	r, err := projections.NewRunner(a.pool, projections.Config{
-		Tick:         a.cfg.ProjectorTick,
-		Topic:        write.RecordedTopic,
-		TimeZones:    a.cfg.ReportTimeZones,
-		RebuildBatch: a.cfg.RebuildBatch,
+		Tick:          a.cfg.ProjectorTick,
+		Topic:         write.RecordedTopic,
+		TimeZones:     a.cfg.ReportTimeZones,
+		RebuildBatch:  a.cfg.RebuildBatch,
+		RebuildMemory: a.cfg.RebuildMemory,
+		NoBulkFill:    a.cfg.NoBulkFill,
 		NewSubscriber: func(group string) (message.Subscriber, error) {
 			return redisstream.NewSubscriber(redisstream.SubscriberConfig{
 				Client: a.rdb, ConsumerGroup: group, Consumer: consumer,
@@ -91,7 +93,10 @@ func projectionsCommand(ctx context.Context, cfg config, args []string, log *slo
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	defer pool.Close()
-	r, err := projections.NewRunner(pool, projections.Config{TimeZones: cfg.ReportTimeZones, RebuildBatch: cfg.RebuildBatch}, log, nil)
+	r, err := projections.NewRunner(pool, projections.Config{
+		TimeZones: cfg.ReportTimeZones, RebuildBatch: cfg.RebuildBatch, RebuildMemory: cfg.RebuildMemory,
+		NoBulkFill: cfg.NoBulkFill,
+	}, log, nil)
 	if err != nil {
 		return err
 	}

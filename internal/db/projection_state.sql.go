@@ -437,6 +437,26 @@ func (q *Queries) ProjectionGetForUpdate(ctx context.Context, name string) (Proj
 	return i, err
 }
 
+const projectionHoldLock = `-- name: ProjectionHoldLock :one
+SELECT pg_try_advisory_lock($1::int, $2::int) AS locked
+`
+
+type ProjectionHoldLockParams struct {
+	Key     int32
+	Version int32
+}
+
+// The same lock for the whole session (until ProjectionReleaseLock): a
+// rebuild holds it while it fills a version in bulk, so no batch applies to
+// that version meanwhile; if the process dies, the lock goes with its
+// session and the projectors fill the version batch by batch instead.
+func (q *Queries) ProjectionHoldLock(ctx context.Context, arg ProjectionHoldLockParams) (bool, error) {
+	row := q.db.QueryRow(ctx, projectionHoldLock, arg.Key, arg.Version)
+	var locked bool
+	err := row.Scan(&locked)
+	return locked, err
+}
+
 const projectionLock = `-- name: ProjectionLock :exec
 SELECT pg_advisory_xact_lock($1::int, $2::int)
 `
@@ -448,6 +468,20 @@ type ProjectionLockParams struct {
 
 func (q *Queries) ProjectionLock(ctx context.Context, arg ProjectionLockParams) error {
 	_, err := q.db.Exec(ctx, projectionLock, arg.Key, arg.Version)
+	return err
+}
+
+const projectionReleaseLock = `-- name: ProjectionReleaseLock :exec
+SELECT pg_advisory_unlock($1::int, $2::int)
+`
+
+type ProjectionReleaseLockParams struct {
+	Key     int32
+	Version int32
+}
+
+func (q *Queries) ProjectionReleaseLock(ctx context.Context, arg ProjectionReleaseLockParams) error {
+	_, err := q.db.Exec(ctx, projectionReleaseLock, arg.Key, arg.Version)
 	return err
 }
 

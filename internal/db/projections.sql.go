@@ -12,6 +12,28 @@ import (
 	"github.com/google/uuid"
 )
 
+const activityTimeSpan = `-- name: ActivityTimeSpan :one
+SELECT COALESCE(min(a.created_at), 'epoch')::timestamptz AS first_at,
+       COALESCE(max(a.created_at), 'epoch')::timestamptz AS last_at
+FROM activities a WHERE a.tx_id < $1::bigint
+`
+
+type ActivityTimeSpanRow struct {
+	FirstAt time.Time
+	LastAt  time.Time
+}
+
+// The first and last created_at of the rows below a watermark: the range of
+// days a bulk fill (projections/bulk.go) sizes its tables by. Read in the
+// transaction that then copies those rows out. (The Unix epoch for both
+// when there are none.)
+func (q *Queries) ActivityTimeSpan(ctx context.Context, below int64) (ActivityTimeSpanRow, error) {
+	row := q.db.QueryRow(ctx, activityTimeSpan, below)
+	var i ActivityTimeSpanRow
+	err := row.Scan(&i.FirstAt, &i.LastAt)
+	return i, err
+}
+
 const activityWatermark = `-- name: ActivityWatermark :one
 
 SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS watermark
@@ -476,4 +498,41 @@ func (q *Queries) UserTraitsApply(ctx context.Context, arg UserTraitsApplyParams
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const zoneDayStarts = `-- name: ZoneDayStarts :many
+SELECT x.quarter::timestamptz AS quarter, date_trunc('day', x.quarter, $1::text)::timestamptz AS day
+FROM (SELECT unnest($2::timestamptz[]) AS quarter) x
+`
+
+type ZoneDayStartsParams struct {
+	Zone     string
+	Quarters []time.Time
+}
+
+type ZoneDayStartsRow struct {
+	Quarter time.Time
+	Day     time.Time
+}
+
+// The start of the local day in @zone of each of @quarters, as the
+// event_counts statements compute it (date_trunc in the zone).
+func (q *Queries) ZoneDayStarts(ctx context.Context, arg ZoneDayStartsParams) ([]ZoneDayStartsRow, error) {
+	rows, err := q.db.Query(ctx, zoneDayStarts, arg.Zone, arg.Quarters)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ZoneDayStartsRow{}
+	for rows.Next() {
+		var i ZoneDayStartsRow
+		if err := rows.Scan(&i.Quarter, &i.Day); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -1,0 +1,453 @@
+package projections
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/activity-dev/activity/internal/db"
+)
+
+// The bulk fill: how a rebuild builds the new version of the large rollups
+// (event_counts, user_sketches, user_counts, user_stats) from the log.
+//
+// Applying the log batch by batch costs an upsert through two indexes per
+// rollup row, and one pass over the log per projection. The bulk fill reads
+// the log once, below the watermark, as a binary COPY; folds it in memory
+// into the rows of every version being rebuilt (one builder per rollup,
+// concurrently); writes each version into a fresh table with COPY ... FREEZE
+// (no index to maintain, rows written all-visible, so index-only reads need
+// no vacuum); builds the indexes once, sorted; and attaches the table as
+// the version's partition, advancing the version's checkpoint from the
+// start of the log to the watermark in the same transaction. Rows of later
+// transactions are then applied by ordinary batches, and the switch
+// happens as for any rebuild.
+//
+// The rebuild holds the version's advisory lock for the session throughout,
+// so no batch applies to the version meanwhile. If the process dies, the
+// lock and the unattached table's transaction go with it; the projectors
+// then fill the version batch by batch from the start of the log, and the
+// next rebuild drops any leftover table.
+
+// bulkBatch is how many log rows the reader hands to the builders at once.
+const bulkBatch = 8192
+
+// bulkRow is one activity as the bulk fill reads it.
+type bulkRow struct {
+	at      int64 // created_at, microseconds since the Unix epoch
+	comm    int32 // index into bulkDict.communities; -1: none
+	typ     int32 // index into bulkDict.types
+	user    [16]byte
+	hasUser bool
+	// nilComm: the community is the nil UUID, which the per-user rollups
+	// key activities without a community by.
+	nilComm bool
+}
+
+// bulkDict holds the communities and event types of the log; rows refer to
+// them by index. The reader fills it; builders read it only once the log
+// has been read.
+type bulkDict struct {
+	communities [][16]byte
+	commIndex   map[[16]byte]int32
+	types       []string
+	typeIndex   map[string]int32
+}
+
+// bulkTarget is a version of a projection to fill.
+type bulkTarget struct {
+	p       Projection
+	version int32
+	zones   []string
+}
+
+// bulkBuilder folds log rows into the rows of the tables it builds.
+type bulkBuilder interface {
+	// tables lists the tables it writes, with their COPY column lists.
+	tables() []bulkTable
+	// add folds rows in. It is called from one goroutine.
+	add(rows []bulkRow)
+	// emit writes each table's rows to out[table].
+	emit(ctx context.Context, d *bulkDict, out map[string]*copyEncoder) error
+}
+
+// bulkTable is a rollup table a builder writes and the version it fills.
+type bulkTable struct {
+	name    string
+	version int32
+	columns []string
+}
+
+// bulkFill fills the given versions from the log below a fresh watermark
+// and attaches them. The caller holds each version's advisory lock for its
+// session. A target whose checkpoint is not at the start of the log (some
+// batch got there first) is left to the batches.
+func (r *Runner) bulkFill(ctx context.Context, targets []bulkTarget) error {
+	start := time.Now()
+	// The builders hold a few GB of small objects, most of which live to
+	// the end: collecting less often saves much of the fill's CPU.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	w, err := r.q.ActivityWatermark(ctx)
+	if err != nil {
+		return fmt.Errorf("watermark: %w", err)
+	}
+	var todo []bulkTarget
+	for _, t := range targets {
+		cp, err := r.q.CheckpointGet(ctx, db.CheckpointGetParams{Name: t.p.Name, Version: t.version})
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s v%d: %w", t.p.Name, t.version, err)
+		}
+		if cp.TxID != 0 || cp.ActivityID != 0 {
+			continue
+		}
+		t.zones = cp.TimeZones
+		todo = append(todo, t)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	builders, dict, rows, err := r.bulkRead(ctx, w, todo)
+	if err != nil {
+		return err
+	}
+	read := time.Since(start)
+	if err := r.bulkWrite(ctx, dict, builders); err != nil {
+		return err
+	}
+	for _, t := range todo {
+		if err := r.bulkAttach(ctx, t, w); err != nil {
+			return err
+		}
+		r.metrics.BulkFills.WithLabelValues(t.p.Name).Inc()
+		r.metrics.BulkRows.WithLabelValues(t.p.Name).Add(float64(rows))
+	}
+	r.log.Info("projection versions filled in bulk", "projections", bulkNames(todo), "activities", rows,
+		"watermark", w, "read", read.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func bulkNames(ts []bulkTarget) string {
+	var names []string
+	for _, t := range ts {
+		names = append(names, t.p.Name+" v"+strconv.Itoa(int(t.version)))
+	}
+	return strings.Join(names, ", ")
+}
+
+// newBulkBuilders makes the builders of the targets' tables.
+func (r *Runner) newBulkBuilders(ts []bulkTarget, span logSpan) ([]bulkBuilder, error) {
+	var out []bulkBuilder
+	var users *userRollupsBuild
+	for _, t := range ts {
+		switch t.p.Name {
+		case eventCounts.Name:
+			out = append(out, newEventCountsBuild(t.version, t.zones, r.q, span))
+		case userSketches.Name:
+			zones, err := loadZones(t.zones)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, newUserSketchesBuild(t.version, zones, span))
+		case userCounts.Name, userStats.Name:
+			if users == nil {
+				users = &userRollupsBuild{countsVersion: -1, statsVersion: -1}
+				out = append(out, users)
+			}
+			if t.p.Name == userCounts.Name {
+				users.countsVersion = t.version
+			} else {
+				users.statsVersion = t.version
+			}
+		default:
+			return nil, fmt.Errorf("%s has no bulk fill", t.p.Name)
+		}
+	}
+	return out, nil
+}
+
+// bulkRead streams the log below w to the builders of the targets'
+// tables and returns them, the dictionary of the log's communities and
+// event types, and how many rows it read.
+func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([]bulkBuilder, *bulkDict, int64, error) {
+	// A connection of its own, here and in fillTable: the pool's serve reads
+	// and batches, and the fill would hold five of them for its duration.
+	conn, err := r.holdConn(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // nothing to keep
+	// One snapshot for the span and the rows.
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read only
+	q := db.New(tx)
+	if err := q.ProjectorPlanSettings(ctx); err != nil {
+		return nil, nil, 0, err
+	}
+	ts, err := q.ActivityTimeSpan(ctx, w)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("time span of the log: %w", err)
+	}
+	span := newLogSpan(ts.FirstAt, ts.LastAt)
+	builders, err := r.newBulkBuilders(targets, span)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+
+	dict := &bulkDict{commIndex: map[[16]byte]int32{}, typeIndex: map[string]int32{}}
+	chans := make([]chan []bulkRow, len(builders))
+	var wg sync.WaitGroup
+	for i, b := range builders {
+		chans[i] = make(chan []bulkRow, 4)
+		wg.Go(func() {
+			for rows := range chans[i] {
+				b.add(rows)
+			}
+		})
+	}
+	var total int64
+	batch := make([]bulkRow, 0, bulkBatch)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		for _, c := range chans {
+			c <- batch // read-only from here on
+		}
+		total += int64(len(batch))
+		batch = make([]bulkRow, 0, bulkBatch)
+	}
+	nilUUID := [16]byte{}
+	reader := &copyReader{row: func(f [][]byte) error {
+		if len(f) != 4 || len(f[0]) != 8 || f[2] == nil || (f[1] != nil && len(f[1]) != 16) || (f[3] != nil && len(f[3]) != 16) {
+			return fmt.Errorf("%w: unexpected activity row", errCopyFormat)
+		}
+		row := bulkRow{at: int64(binary.BigEndian.Uint64(f[0])) + pgEpochMicros, comm: commNone}
+		if _, ok := span.dayIndex(row.at); !ok {
+			return fmt.Errorf("an activity at %s is outside the log's span", time.UnixMicro(row.at).UTC().Format(time.RFC3339Nano))
+		}
+		if f[1] != nil {
+			c := [16]byte(f[1])
+			i, ok := dict.commIndex[c]
+			if !ok {
+				i = int32(len(dict.communities))
+				dict.communities = append(dict.communities, c)
+				dict.commIndex[c] = i
+			}
+			row.comm, row.nilComm = i, c == nilUUID
+		}
+		i, ok := dict.typeIndex[string(f[2])]
+		if !ok {
+			i = int32(len(dict.types))
+			dict.types = append(dict.types, string(f[2]))
+			dict.typeIndex[string(f[2])] = i
+		}
+		row.typ = i
+		if f[3] != nil {
+			row.user, row.hasUser = [16]byte(f[3]), true
+		}
+		batch = append(batch, row)
+		if len(batch) == bulkBatch {
+			flush()
+		}
+		return nil
+	}}
+	// COPY takes no parameters; w is an integer.
+	_, err = tx.Conn().PgConn().CopyTo(ctx, reader,
+		"COPY (SELECT a.created_at, a.community_id, a.event_type, a.user_id FROM activities a WHERE a.tx_id < "+
+			strconv.FormatInt(w, 10)+") TO STDOUT (FORMAT binary)")
+	if err == nil && !reader.done {
+		err = fmt.Errorf("%w: no trailer", errCopyFormat)
+	}
+	flush()
+	for _, c := range chans {
+		close(c)
+	}
+	wg.Wait()
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("read the log: %w", err)
+	}
+	return builders, dict, total, nil
+}
+
+// bulkWrite writes every builder's tables into fresh fill tables, one
+// connection per table, all at once.
+func (r *Runner) bulkWrite(ctx context.Context, dict *bulkDict, builders []bulkBuilder) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+		cancel(err)
+	}
+	for _, b := range builders {
+		out := map[string]*copyEncoder{}
+		var writers []*io.PipeWriter
+		for _, t := range b.tables() {
+			pr, pw := io.Pipe()
+			writers = append(writers, pw)
+			out[t.name] = newCopyEncoder(pw)
+			wg.Go(func() {
+				err := r.fillTable(ctx, t, pr)
+				pr.CloseWithError(err) // unblocks the builder if the COPY failed
+				if err != nil {
+					fail(fmt.Errorf("%s v%d: %w", t.name, t.version, err))
+				}
+			})
+		}
+		wg.Go(func() {
+			start := time.Now()
+			err := b.emit(ctx, dict, out)
+			r.log.Info("rebuilt rows emitted", "tables", len(b.tables()), "first", b.tables()[0].name, "took", time.Since(start).Round(time.Millisecond))
+			for _, t := range b.tables() {
+				if err == nil {
+					err = out[t.name].finish()
+				}
+			}
+			for _, pw := range writers {
+				pw.CloseWithError(err) // nil: EOF, the end of the COPY
+			}
+			if err != nil {
+				fail(err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// fillTable creates t's fill table and copies src into it, frozen, in one
+// transaction (COPY FREEZE needs the table created in it); then builds its
+// indexes, like the parent's, all at once, each on a connection of its own
+// (a parallel index build leaves a core idle while it writes the index).
+func (r *Runner) fillTable(ctx context.Context, t bulkTable, src io.Reader) error {
+	fill := fillName(t.name, t.version)
+	conn, err := r.holdConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // nothing to keep
+	start := time.Now()
+	var copied int64
+	if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+ident(fill)); err != nil {
+			return err
+		}
+		// The check lets ATTACH PARTITION skip scanning the table.
+		if _, err := tx.Exec(ctx, "CREATE TABLE "+ident(fill)+" (LIKE "+ident(t.name)+" INCLUDING ALL EXCLUDING INDEXES, CHECK (version = "+strconv.Itoa(int(t.version))+"))"); err != nil {
+			return err
+		}
+		cols := make([]string, len(t.columns))
+		for i, c := range t.columns {
+			cols[i] = ident(c)
+		}
+		tag, err := tx.Conn().PgConn().CopyFrom(ctx, src,
+			"COPY "+ident(fill)+" ("+strings.Join(cols, ", ")+") FROM STDIN (FORMAT binary, FREEZE)")
+		copied = tag.RowsAffected()
+		return err
+	}); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	copyDone := time.Now()
+	defs, err := db.New(conn).PartitionIndexDefs(ctx, t.name)
+	if err != nil {
+		return err
+	}
+	builds, constraints, err := indexStatements(defs, t.name, fill)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(builds))
+	for i, stmt := range builds {
+		wg.Go(func() {
+			c := conn
+			if i > 0 {
+				if c, errs[i] = r.holdConn(ctx); errs[i] != nil {
+					return
+				}
+				defer c.Close(context.WithoutCancel(ctx)) //nolint:errcheck // nothing to keep
+			}
+			errs[i] = pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, "SELECT set_config('maintenance_work_mem', $1, true)", r.cfg.RebuildMemory); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, stmt)
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	indexed := time.Now()
+	for _, stmt := range append(constraints, "ANALYZE "+ident(fill)) {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	r.log.Info("rebuilt version written", "table", t.name, "version", t.version, "rows", copied,
+		"copy", copyDone.Sub(start).Round(time.Millisecond), "index", indexed.Sub(copyDone).Round(time.Millisecond),
+		"analyze", time.Since(indexed).Round(time.Millisecond))
+	return nil
+}
+
+// bulkAttach makes t's fill table the version's partition and moves its
+// checkpoint from the start of the log to the end of every transaction
+// below w, in one transaction.
+func (r *Runner) bulkAttach(ctx context.Context, t bulkTarget, w int64) error {
+	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		table := t.p.table
+		{
+			part := partitionName(table, t.version)
+			exists, err := q.TableExists(ctx, part)
+			if err != nil {
+				return err
+			}
+			if exists {
+				// An empty partition no batch has committed to (the
+				// checkpoint is at the start): made by the migration.
+				if _, err := tx.Exec(ctx, "DROP TABLE "+ident(part)); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, "ALTER TABLE "+ident(fillName(table, t.version))+" RENAME TO "+ident(part)); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "ALTER TABLE "+ident(table)+" ATTACH PARTITION "+ident(part)+" FOR VALUES IN ("+strconv.Itoa(int(t.version))+")"); err != nil {
+				return err
+			}
+		}
+		end := endOfTx(w)
+		n, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
+			Name: t.p.Name, Version: t.version, NewTx: end.Tx, NewID: end.ID, TimeZones: t.zones,
+		})
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			return fmt.Errorf("%s v%d: the checkpoint left the start of the log during the bulk fill", t.p.Name, t.version)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,776 @@
+package projections
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/activity-dev/activity/internal/db"
+	"github.com/activity-dev/activity/internal/sketch"
+)
+
+// The bulk fill's builders: each folds the log into exactly the rows the
+// live statements (queries/projections.sql, user_sketches.go) would have
+// written for it, so a version filled in bulk and one filled batch by batch
+// are the same rows; the rebuild tests compare them with the live tables.
+
+// Keys of the builders' maps. Communities and event types are indexes into
+// the bulkDict, with two more values each:
+const (
+	commNone = -1 // the activity has no community
+	commAll  = -2 // the all-communities key (AllCommunities)
+	typeAll  = -1 // every event type (the empty event type)
+)
+
+// keyVariants are the keys an activity of (comm, typ) counts under: the
+// platform for its type and every type and, if it has a community, the
+// community for both.
+func keyVariants(comm, typ int32) [][2]int32 {
+	if comm < 0 {
+		return [][2]int32{{commAll, typeAll}, {commAll, typ}}
+	}
+	return [][2]int32{{commAll, typeAll}, {commAll, typ}, {comm, typeAll}, {comm, typ}}
+}
+
+func (d *bulkDict) community(i int32) [16]byte {
+	switch i {
+	case commAll:
+		return AllCommunities
+	case commNone:
+		return [16]byte{}
+	}
+	return d.communities[i]
+}
+
+func (d *bulkDict) eventType(i int32) string {
+	if i == typeAll {
+		return ""
+	}
+	return d.types[i]
+}
+
+const (
+	microsPerSecond = 1_000_000
+	secondsPerDay   = 86_400
+)
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// monthStart is the start of the UTC month of the Unix second t.
+func monthStart(t int64) int64 {
+	at := time.Unix(t, 0).UTC()
+	return time.Date(at.Year(), at.Month(), 1, 0, 0, 0, 0, time.UTC).Unix()
+}
+
+// emitEvery is how often (in rows) emit loops look at the context.
+const emitEvery = 1 << 14
+
+// logSpan is the range of UTC days of the rows a bulk fill reads: the
+// builders index their days by it instead of hashing them.
+type logSpan struct {
+	firstDay int64 // Unix day (seconds / 86400) of the first row
+	days     int   // days up to the last row's, inclusive
+}
+
+func newLogSpan(first, last time.Time) logSpan {
+	f, l := floorDiv(first.Unix(), secondsPerDay), floorDiv(last.Unix(), secondsPerDay)
+	return logSpan{firstDay: f, days: int(l-f) + 1}
+}
+
+// dayIndex is the index of the UTC day of at (microseconds) in the span.
+func (s logSpan) dayIndex(at int64) (int, bool) {
+	i := floorDiv(at, secondsPerDay*microsPerSecond) - s.firstDay
+	return int(i), i >= 0 && i < int64(s.days)
+}
+
+// dayStart is the Unix second of the start of day index i.
+func (s logSpan) dayStart(i int) int64 { return (s.firstDay + int64(i)) * secondsPerDay }
+
+// cells holds a *T per (community, type) key, community and type being
+// dictionary indexes or commAll/commNone/typeAll.
+type cells[T any] struct {
+	rows [][]*T
+	make func() *T
+}
+
+func (c *cells[T]) get(comm, typ int32) *T {
+	ci, ti := int(comm)+2, int(typ)+1
+	for len(c.rows) <= ci {
+		c.rows = append(c.rows, nil)
+	}
+	row := c.rows[ci]
+	for len(row) <= ti {
+		row = append(row, nil)
+	}
+	c.rows[ci] = row
+	x := row[ti]
+	if x == nil {
+		x = c.make()
+		row[ti] = x
+	}
+	return x
+}
+
+// keysInOrder lists the (community, type) keys that hold something in the
+// order of the rollups' primary keys: community UUID, then event type.
+func (c *cells[T]) keysInOrder(d *bulkDict) [][2]int32 {
+	var keys [][2]int32
+	for ci, row := range c.rows {
+		for ti, x := range row {
+			if x != nil {
+				keys = append(keys, [2]int32{int32(ci - 2), int32(ti - 1)})
+			}
+		}
+	}
+	slices.SortFunc(keys, func(a, b [2]int32) int {
+		ca, cb := d.community(a[0]), d.community(b[0])
+		if c := bytes.Compare(ca[:], cb[:]); c != 0 {
+			return c
+		}
+		return strings.Compare(d.eventType(a[1]), d.eventType(b[1]))
+	})
+	return keys
+}
+
+// byCommunity splits keys sorted by keysInOrder into runs of one community.
+func byCommunity(keys [][2]int32) [][][2]int32 {
+	var out [][][2]int32
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j][0] == keys[i][0] {
+			j++
+		}
+		out = append(out, keys[i:j])
+		i = j
+	}
+	return out
+}
+
+// zoneDays maps the quarter hours of a span to the local days of a report
+// zone: local day k (0 = the day before the span's first UTC day) starts
+// at starts[k].
+type zoneDays struct {
+	of     []int32 // per quarter hour of the span: its local day
+	starts []int64
+}
+
+// newZoneDays cuts the span's quarter hours into local days with start,
+// which gives the start of the local day of a quarter hour.
+func newZoneDays(span logSpan, start func(quarter int64) int64) zoneDays {
+	z := zoneDays{of: make([]int32, span.days*96)}
+	index := map[int64]int32{}
+	for i := range z.of {
+		s := start(span.dayStart(i/96) + int64(i%96)*900)
+		k, ok := index[s]
+		if !ok {
+			k = int32(len(z.starts))
+			index[s] = k
+			z.starts = append(z.starts, s)
+		}
+		z.of[i] = k
+	}
+	return z
+}
+
+// monthsOf maps the days of a span to their months: month k starts at
+// starts[k].
+type monthsOf struct {
+	of     []int32
+	starts []int64
+}
+
+func newMonthsOf(span logSpan) monthsOf {
+	m := monthsOf{of: make([]int32, span.days)}
+	for i := range m.of {
+		s := monthStart(span.dayStart(i))
+		if len(m.starts) == 0 || m.starts[len(m.starts)-1] != s {
+			m.starts = append(m.starts, s)
+		}
+		m.of[i] = int32(len(m.starts) - 1)
+	}
+	return m
+}
+
+// eventCountsBuild builds event_counts (EventCountsApply).
+type eventCountsBuild struct {
+	version int32
+	zones   []string
+	q       *db.Queries
+	span    logSpan
+	// per key: per day of the span, the events of each quarter hour
+	counts cells[[]*[96]int64]
+}
+
+func newEventCountsBuild(version int32, zones []string, q *db.Queries, span logSpan) *eventCountsBuild {
+	b := &eventCountsBuild{version: version, zones: zones, q: q, span: span}
+	b.counts.make = func() *[]*[96]int64 {
+		days := make([]*[96]int64, span.days)
+		return &days
+	}
+	return b
+}
+
+func (b *eventCountsBuild) tables() []bulkTable {
+	return []bulkTable{{eventCounts.table, b.version, []string{"version", "res", "bucket", "community_id", "event_type", "events", "quarters"}}}
+}
+
+func (b *eventCountsBuild) add(rows []bulkRow) {
+	for _, r := range rows {
+		day, _ := b.span.dayIndex(r.at)
+		q := floorDiv(r.at, 900*microsPerSecond) % 96
+		for _, v := range keyVariants(r.comm, r.typ) {
+			days := *b.counts.get(v[0], v[1])
+			a := days[day]
+			if a == nil {
+				a = new([96]int64)
+				days[day] = a
+			}
+			a[q]++
+		}
+	}
+}
+
+// emit writes the rows in primary-key order (res, community, bucket,
+// type), so the index build finds them sorted.
+func (b *eventCountsBuild) emit(ctx context.Context, d *bulkDict, out map[string]*copyEncoder) error {
+	e := out[eventCounts.table]
+	rows := 0
+	put := func(res string, comm int32, bucket int64, typ int32, n int64, quarters []int64) error {
+		if rows++; rows%emitEvery == 0 && ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		e.rollupKey(7, b.version, res, bucket, d.community(comm), d.eventType(typ))
+		e.int8(n)
+		if quarters == nil {
+			e.null()
+		} else {
+			e.int8Array(quarters)
+		}
+		return nil
+	}
+	groups := byCommunity(b.counts.keysInOrder(d))
+	days := func(k [2]int32) []*[96]int64 { return *b.counts.get(k[0], k[1]) }
+	sum := func(a []int64) (n int64) {
+		for _, x := range a {
+			n += x
+		}
+		return n
+	}
+	// 'd' < 'h' < 'm' < 'z:…': the order of res in the key.
+	for _, g := range groups {
+		for day := range b.span.days {
+			for _, k := range g {
+				if a := days(k)[day]; a != nil {
+					if err := put("d", k[0], b.span.dayStart(day), k[1], sum(a[:]), nil); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	for _, g := range groups {
+		for day := range b.span.days {
+			for h := range 24 {
+				for _, k := range g {
+					a := days(k)[day]
+					if a == nil {
+						continue
+					}
+					if qs := a[4*h : 4*h+4]; qs[0]|qs[1]|qs[2]|qs[3] != 0 {
+						if err := put("h", k[0], b.span.dayStart(day)+int64(h)*3600, k[1], sum(qs), qs); err != nil {
+							return err
+						}
+					}
+				}
+			}
+		}
+	}
+	months := newMonthsOf(b.span)
+	if err := b.emitFolded(groups, days, len(months.starts), func(day, _ int) int32 { return months.of[day] },
+		func(k [2]int32, m int, n int64) error { return put("m", k[0], months.starts[m], k[1], n, nil) }); err != nil {
+		return err
+	}
+	zones := slices.Clone(b.zones)
+	slices.SortFunc(zones, func(a, b string) int { return strings.Compare(ZoneRes(a), ZoneRes(b)) })
+	for _, zone := range zones {
+		z, err := b.zoneDays(ctx, zone)
+		if err != nil {
+			return err
+		}
+		res := ZoneRes(zone)
+		if err := b.emitFolded(groups, days, len(z.starts), func(day, q int) int32 { return z.of[day*96+q] },
+			func(k [2]int32, i int, n int64) error { return put(res, k[0], z.starts[i], k[1], n, nil) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emitFolded sums each key's quarter hours into n buckets (bucketOf gives a
+// quarter's) and emits the nonzero sums, community by community, bucket by
+// bucket, type by type.
+func (b *eventCountsBuild) emitFolded(groups [][][2]int32, days func([2]int32) []*[96]int64, n int,
+	bucketOf func(day, q int) int32, put func(k [2]int32, bucket int, n int64) error) error {
+	for _, g := range groups {
+		sums := make([][]int64, len(g))
+		for i, k := range g {
+			sums[i] = make([]int64, n)
+			for day, a := range days(k) {
+				if a == nil {
+					continue
+				}
+				for q, x := range a {
+					if x != 0 {
+						sums[i][bucketOf(day, q)] += x
+					}
+				}
+			}
+		}
+		for bucket := range n {
+			for i, k := range g {
+				if x := sums[i][bucket]; x != 0 {
+					if err := put(k, bucket, x); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// zoneDays cuts the span into local days of zone as the statement does
+// (date_trunc in the zone), asked of PostgreSQL once.
+func (b *eventCountsBuild) zoneDays(ctx context.Context, zone string) (zoneDays, error) {
+	qs := make([]time.Time, 0, b.span.days*96)
+	for i := range b.span.days * 96 {
+		qs = append(qs, time.Unix(b.span.dayStart(i/96)+int64(i%96)*900, 0).UTC())
+	}
+	starts, err := b.q.ZoneDayStarts(ctx, db.ZoneDayStartsParams{Quarters: qs, Zone: zone})
+	if err != nil {
+		return zoneDays{}, fmt.Errorf("local days in %s: %w", zone, err)
+	}
+	dayOf := make(map[int64]int64, len(starts))
+	for _, s := range starts {
+		dayOf[s.Quarter.Unix()] = s.Day.Unix()
+	}
+	return newZoneDays(b.span, func(q int64) int64 { return dayOf[q] }), nil
+}
+
+// userSketchesBuild builds user_sketches (applyUserSketches): every
+// activity's user goes into the sketches of its hour, day, month and
+// report-zone days, under every key it counts under.
+type userSketchesBuild struct {
+	version int32
+	zones   []reportZone
+	span    logSpan
+	months  monthsOf
+	local   []zoneDays
+	cells   cells[skCell]
+}
+
+// skCell is the sketches of one key.
+type skCell struct {
+	hours  []*[24]sketch.Sketch // per day of the span
+	days   []sketch.Sketch
+	months []sketch.Sketch
+	zones  [][]sketch.Sketch // per report zone, per local day
+}
+
+func newUserSketchesBuild(version int32, zones []reportZone, span logSpan) *userSketchesBuild {
+	b := &userSketchesBuild{version: version, zones: zones, span: span, months: newMonthsOf(span)}
+	for _, z := range zones {
+		b.local = append(b.local, newZoneDays(span, func(q int64) int64 { return localMidnight(time.Unix(q, 0), z.loc).Unix() }))
+	}
+	b.cells.make = func() *skCell {
+		c := &skCell{hours: make([]*[24]sketch.Sketch, span.days), days: make([]sketch.Sketch, span.days),
+			months: make([]sketch.Sketch, len(b.months.starts))}
+		for _, l := range b.local {
+			c.zones = append(c.zones, make([]sketch.Sketch, len(l.starts)))
+		}
+		return c
+	}
+	return b
+}
+
+func (b *userSketchesBuild) tables() []bulkTable {
+	return []bulkTable{{userSketches.table, b.version, []string{"version", "res", "bucket", "community_id", "event_type", "users", "exact", "sketch"}}}
+}
+
+func (b *userSketchesBuild) add(rows []bulkRow) {
+	for _, r := range rows {
+		if !r.hasUser {
+			continue
+		}
+		h := sketch.Hash(r.user)
+		day, _ := b.span.dayIndex(r.at)
+		q := int(floorDiv(r.at, 900*microsPerSecond) % 96)
+		month := b.months.of[day]
+		for _, v := range keyVariants(r.comm, r.typ) {
+			c := b.cells.get(v[0], v[1])
+			hs := c.hours[day]
+			if hs == nil {
+				hs = new([24]sketch.Sketch)
+				c.hours[day] = hs
+			}
+			hs[q/4].Add(h)
+			c.days[day].Add(h)
+			c.months[month].Add(h)
+			for i, l := range b.local {
+				c.zones[i][l.of[day*96+q]].Add(h)
+			}
+		}
+	}
+}
+
+// emit writes the rows in primary-key order (res, community, bucket, type).
+func (b *userSketchesBuild) emit(ctx context.Context, d *bulkDict, out map[string]*copyEncoder) error {
+	e := out[userSketches.table]
+	rows := 0
+	put := func(res string, comm int32, bucket int64, typ int32, s *sketch.Sketch) error {
+		if s.Empty() {
+			return nil
+		}
+		if rows++; rows%emitEvery == 0 && ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		users, exact := s.Estimate()
+		e.rollupKey(8, b.version, res, bucket, d.community(comm), d.eventType(typ))
+		e.int8(users)
+		e.bool(exact)
+		e.bytea(s.Bytes())
+		return nil
+	}
+	groups := byCommunity(b.cells.keysInOrder(d))
+	cell := func(k [2]int32) *skCell { return b.cells.get(k[0], k[1]) }
+	for _, g := range groups {
+		for day := range b.span.days {
+			for _, k := range g {
+				if err := put("d", k[0], b.span.dayStart(day), k[1], &cell(k).days[day]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, g := range groups {
+		for day := range b.span.days {
+			for h := range 24 {
+				for _, k := range g {
+					if hs := cell(k).hours[day]; hs != nil {
+						if err := put("h", k[0], b.span.dayStart(day)+int64(h)*3600, k[1], &hs[h]); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			for _, k := range g {
+				cell(k).hours[day] = nil // done with: let the collector have it
+			}
+		}
+	}
+	for _, g := range groups {
+		for m, start := range b.months.starts {
+			for _, k := range g {
+				if err := put("m", k[0], start, k[1], &cell(k).months[m]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	order := make([]int, len(b.zones))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int { return strings.Compare(b.zones[x].res, b.zones[y].res) })
+	for _, zi := range order {
+		for _, g := range groups {
+			for i, start := range b.local[zi].starts {
+				for _, k := range g {
+					if err := put(b.zones[zi].res, k[0], start, k[1], &cell(k).zones[zi][i]); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// userRollupsBuild builds user_counts (UserCountsApply) and user_stats
+// (UserStatsApply), either or both, from the activities of each user
+// sorted by community and time. A version of -1 is not built.
+type userRollupsBuild struct {
+	countsVersion, statsVersion int32
+	// shards holds the activities with a user, by the user's first byte,
+	// so that sorting them shard by shard sorts them by user.
+	shards [256][]userRec
+}
+
+// userRec is an activity of a user: the user's UUID as two big-endian
+// halves (so comparing them compares the UUIDs), time, community (commNone
+// for none or the nil UUID) and type.
+type userRec struct {
+	u1, u2 uint64
+	at     int64
+	comm   int32
+	typ    int32
+}
+
+func (r *userRec) user() [16]byte {
+	var u [16]byte
+	binary.BigEndian.PutUint64(u[:8], r.u1)
+	binary.BigEndian.PutUint64(u[8:], r.u2)
+	return u
+}
+
+func (b *userRollupsBuild) tables() []bulkTable {
+	var ts []bulkTable
+	if b.countsVersion >= 0 {
+		ts = append(ts, bulkTable{userCounts.table, b.countsVersion,
+			[]string{"version", "user_id", "res", "bucket", "community_id", "event_type", "events", "qs"}})
+	}
+	if b.statsVersion >= 0 {
+		ts = append(ts, bulkTable{userStats.table, b.statsVersion,
+			[]string{"version", "user_id", "community_id", "first_seen", "last_seen", "events"}})
+	}
+	return ts
+}
+
+func (b *userRollupsBuild) add(rows []bulkRow) {
+	for _, r := range rows {
+		if !r.hasUser {
+			continue
+		}
+		c := r.comm
+		if r.nilComm {
+			c = commNone
+		}
+		b.shards[r.user[0]] = append(b.shards[r.user[0]], userRec{
+			u1: binary.BigEndian.Uint64(r.user[:8]), u2: binary.BigEndian.Uint64(r.user[8:]),
+			at: r.at, comm: c, typ: r.typ,
+		})
+	}
+}
+
+func compareUserRecs(a, b userRec) int {
+	switch {
+	case a.u1 != b.u1:
+		return cmp.Compare(a.u1, b.u1)
+	case a.u2 != b.u2:
+		return cmp.Compare(a.u2, b.u2)
+	case a.comm != b.comm:
+		return cmp.Compare(a.comm, b.comm)
+	case a.at != b.at:
+		return cmp.Compare(a.at, b.at)
+	}
+	return cmp.Compare(a.typ, b.typ)
+}
+
+func (b *userRollupsBuild) emit(ctx context.Context, d *bulkDict, out map[string]*copyEncoder) error {
+	// Sort the shards two at a time, ahead of the sweep.
+	sorted := make([]chan struct{}, len(b.shards))
+	for i := range sorted {
+		sorted[i] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	next := make(chan int, len(b.shards))
+	for i := range b.shards {
+		next <- i
+	}
+	close(next)
+	for range 2 {
+		wg.Go(func() {
+			for i := range next {
+				if ctx.Err() == nil {
+					slices.SortFunc(b.shards[i], compareUserRecs)
+				}
+				close(sorted[i])
+			}
+		})
+	}
+	counts, stats := out[userCounts.table], out[userStats.table]
+	sw := userSweep{b: b, d: d, counts: counts, stats: stats}
+	for i := range b.shards {
+		<-sorted[i]
+		if err := context.Cause(ctx); err != nil {
+			return err
+		}
+		recs := b.shards[i]
+		for j := 0; j < len(recs); {
+			k := j + 1
+			for k < len(recs) && recs[k].u1 == recs[j].u1 && recs[k].u2 == recs[j].u2 && recs[k].comm == recs[j].comm {
+				k++
+			}
+			sw.group(recs[j:k])
+			if k == len(recs) || recs[k].u1 != recs[j].u1 || recs[k].u2 != recs[j].u2 {
+				sw.flushUser()
+			}
+			j = k
+		}
+		b.shards[i] = nil
+	}
+	return nil
+}
+
+// userSweep writes the rows of each user's activities, given community by
+// community, sorted by time. A user's user_counts rows are written sorted
+// in primary-key order (res, bucket, community, type), so the index build
+// finds them sorted.
+type userSweep struct {
+	b             *userRollupsBuild
+	d             *bulkDict
+	counts, stats *copyEncoder
+	// scratch
+	qs    []int16
+	types []int32
+	month struct {
+		start  int64
+		events map[int32]int64
+	}
+	user   [16]byte
+	rows   []ucRow // the user's user_counts rows so far
+	qsHeap []int16 // their qs
+}
+
+// ucRow is a user_counts row waiting for the rest of its user's.
+type ucRow struct {
+	month        bool // res 'm' (else 'd')
+	bucket       int64
+	comm         [16]byte
+	typ          int32
+	events       int64
+	qsFrom, qsTo int
+}
+
+func (s *userSweep) group(g []userRec) {
+	user, comm := g[0].user(), s.d.community(g[0].comm)
+	s.user = user
+	if s.stats != nil {
+		s.stats.row(6)
+		s.stats.int4(s.b.statsVersion)
+		s.stats.uuid(user)
+		s.stats.uuid(comm)
+		s.stats.timestamptz(g[0].at)
+		s.stats.timestamptz(g[len(g)-1].at)
+		s.stats.int8(int64(len(g)))
+	}
+	if s.counts == nil {
+		return
+	}
+	if s.month.events == nil {
+		s.month.events = map[int32]int64{}
+	}
+	clear(s.month.events)
+	s.month.start = -1
+	flushMonth := func() {
+		if s.month.start < 0 {
+			return
+		}
+		for typ, n := range s.month.events {
+			s.countRow(user, comm, "m", s.month.start, typ, n, nil)
+		}
+		clear(s.month.events)
+	}
+	for i := 0; i < len(g); {
+		day := floorDiv(g[i].at, secondsPerDay*microsPerSecond) * secondsPerDay
+		j := i
+		s.qs = s.qs[:0]
+		s.types = s.types[:0]
+		for j < len(g) && floorDiv(g[j].at, secondsPerDay*microsPerSecond)*secondsPerDay == day {
+			s.qs = append(s.qs, quarterOfDay(g[j].at))
+			if !slices.Contains(s.types, g[j].typ) {
+				s.types = append(s.types, g[j].typ)
+			}
+			j++
+		}
+		if m := monthStart(day); m != s.month.start {
+			flushMonth()
+			s.month.start = m
+		}
+		s.countRow(user, comm, "d", day, typeAll, int64(j-i), s.qs)
+		s.month.events[typeAll] += int64(j - i)
+		for _, typ := range s.types {
+			var qs []int16
+			for _, r := range g[i:j] {
+				if r.typ == typ {
+					qs = append(qs, quarterOfDay(r.at))
+				}
+			}
+			s.countRow(user, comm, "d", day, typ, int64(len(qs)), qs)
+			s.month.events[typ] += int64(len(qs))
+		}
+		i = j
+	}
+	flushMonth()
+}
+
+func (s *userSweep) countRow(_, comm [16]byte, res string, bucket int64, typ int32, events int64, qs []int16) {
+	r := ucRow{month: res == "m", bucket: bucket, comm: comm, typ: typ, events: events, qsFrom: len(s.qsHeap)}
+	s.qsHeap = append(s.qsHeap, qs...)
+	r.qsTo = len(s.qsHeap)
+	s.rows = append(s.rows, r)
+}
+
+// flushUser writes the rows of the user swept last, in key order.
+func (s *userSweep) flushUser() {
+	if s.counts == nil || len(s.rows) == 0 {
+		return
+	}
+	slices.SortFunc(s.rows, func(a, b ucRow) int {
+		switch {
+		case a.month != b.month:
+			if b.month {
+				return -1
+			}
+			return 1
+		case a.bucket != b.bucket:
+			return cmp.Compare(a.bucket, b.bucket)
+		}
+		if c := bytes.Compare(a.comm[:], b.comm[:]); c != 0 {
+			return c
+		}
+		return strings.Compare(s.d.eventType(a.typ), s.d.eventType(b.typ))
+	})
+	user := s.user
+	e := s.counts
+	for _, r := range s.rows {
+		res := "d"
+		if r.month {
+			res = "m"
+		}
+		e.row(8)
+		e.int4(s.b.countsVersion)
+		e.uuid(user)
+		e.text(res)
+		e.timestamptz(r.bucket * microsPerSecond)
+		e.uuid(r.comm)
+		e.text(s.d.eventType(r.typ))
+		e.int8(r.events)
+		if r.month {
+			e.null()
+		} else {
+			e.int2Array(s.qsHeap[r.qsFrom:r.qsTo])
+		}
+	}
+	s.rows, s.qsHeap = s.rows[:0], s.qsHeap[:0]
+}
+
+// quarterOfDay is the quarter hour of the UTC day (0..95) of a time in
+// microseconds, as UserCountsApply computes it from whole seconds.
+func quarterOfDay(at int64) int16 {
+	sec := floorDiv(at, microsPerSecond)
+	return int16(sec % secondsPerDay / 900)
+}

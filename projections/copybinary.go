@@ -1,0 +1,223 @@
+package projections
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// PostgreSQL's binary COPY format, as far as the bulk fill needs it: the
+// rows of the log come in through copyReader, the rows of the rollups go
+// out through copyEncoder. Both skip the per-value type dispatch of pgx's
+// row scanning, which at tens of millions of values is most of the cost.
+
+// pgEpochMicros is 2000-01-01T00:00:00Z, the zero of PostgreSQL's binary
+// timestamps, in microseconds since the Unix epoch.
+const pgEpochMicros = 946_684_800_000_000
+
+var copySignature = []byte("PGCOPY\n\xff\r\n\x00")
+
+// errCopyFormat reports a binary COPY stream this code cannot read.
+var errCopyFormat = errors.New("malformed binary COPY stream")
+
+// copyReader is the io.Writer that pgconn's CopyTo writes a binary COPY
+// stream to: it cuts the stream into tuples, whatever the chunks it is
+// written in, and hands each tuple's fields to row (nil for NULL). The
+// field slices are valid only during the call.
+type copyReader struct {
+	row     func(fields [][]byte) error
+	pending []byte
+	header  bool
+	done    bool
+	fields  [][]byte
+}
+
+func (c *copyReader) Write(b []byte) (int, error) {
+	n := len(b)
+	if len(c.pending) > 0 {
+		c.pending = append(c.pending, b...)
+		b = c.pending
+	}
+	rest, err := c.consume(b)
+	if err != nil {
+		return 0, err
+	}
+	// Keep what is left of an incomplete tuple (a copy: b is pgconn's buffer).
+	c.pending = append(c.pending[:0], rest...)
+	return n, nil
+}
+
+// consume reads every complete tuple at the start of b and returns the rest.
+func (c *copyReader) consume(b []byte) ([]byte, error) {
+	if !c.header {
+		if len(b) < len(copySignature)+8 {
+			return b, nil
+		}
+		if string(b[:len(copySignature)]) != string(copySignature) {
+			return nil, fmt.Errorf("%w: no signature", errCopyFormat)
+		}
+		ext := int(binary.BigEndian.Uint32(b[len(copySignature)+4:]))
+		if len(b) < len(copySignature)+8+ext {
+			return b, nil
+		}
+		b = b[len(copySignature)+8+ext:]
+		c.header = true
+	}
+	for len(b) >= 2 && !c.done {
+		count := int16(binary.BigEndian.Uint16(b))
+		if count == -1 {
+			c.done = true
+			return b[2:], nil
+		}
+		p := 2
+		c.fields = c.fields[:0]
+		complete := true
+		for range int(count) {
+			if len(b) < p+4 {
+				complete = false
+				break
+			}
+			l := int32(binary.BigEndian.Uint32(b[p:]))
+			p += 4
+			if l < 0 {
+				c.fields = append(c.fields, nil)
+				continue
+			}
+			if len(b) < p+int(l) {
+				complete = false
+				break
+			}
+			c.fields = append(c.fields, b[p:p+int(l)])
+			p += int(l)
+		}
+		if !complete {
+			return b, nil
+		}
+		if err := c.row(c.fields); err != nil {
+			return nil, err
+		}
+		b = b[p:]
+	}
+	return b, nil
+}
+
+// copyEncoder writes rows in binary COPY format.
+type copyEncoder struct {
+	w   *bufio.Writer
+	buf [8]byte
+}
+
+func newCopyEncoder(w io.Writer) *copyEncoder {
+	e := &copyEncoder{w: bufio.NewWriterSize(w, 1<<20)}
+	e.w.Write(copySignature)   //nolint:errcheck // bufio keeps the first error for Flush
+	e.w.Write(make([]byte, 8)) //nolint:errcheck // flags and header extension length: none
+	return e
+}
+
+// row starts a tuple of n fields.
+func (e *copyEncoder) row(n int) {
+	binary.BigEndian.PutUint16(e.buf[:2], uint16(n))
+	e.w.Write(e.buf[:2]) //nolint:errcheck // see newCopyEncoder
+}
+
+func (e *copyEncoder) length(n int) {
+	binary.BigEndian.PutUint32(e.buf[:4], uint32(int32(n)))
+	e.w.Write(e.buf[:4]) //nolint:errcheck // see newCopyEncoder
+}
+
+func (e *copyEncoder) null() { e.length(-1) }
+
+func (e *copyEncoder) int4(v int32) {
+	e.length(4)
+	binary.BigEndian.PutUint32(e.buf[:4], uint32(v))
+	e.w.Write(e.buf[:4]) //nolint:errcheck // see newCopyEncoder
+}
+
+func (e *copyEncoder) int8(v int64) {
+	e.length(8)
+	binary.BigEndian.PutUint64(e.buf[:8], uint64(v))
+	e.w.Write(e.buf[:8]) //nolint:errcheck // see newCopyEncoder
+}
+
+func (e *copyEncoder) text(s string) {
+	e.length(len(s))
+	e.w.WriteString(s) //nolint:errcheck // see newCopyEncoder
+}
+
+func (e *copyEncoder) bytea(b []byte) {
+	e.length(len(b))
+	e.w.Write(b) //nolint:errcheck // see newCopyEncoder
+}
+
+func (e *copyEncoder) uuid(u [16]byte) {
+	e.length(16)
+	e.w.Write(u[:]) //nolint:errcheck // see newCopyEncoder
+}
+
+func (e *copyEncoder) bool(b bool) {
+	e.length(1)
+	var v byte
+	if b {
+		v = 1
+	}
+	e.w.WriteByte(v) //nolint:errcheck // see newCopyEncoder
+}
+
+// timestamptz writes a time given in microseconds since the Unix epoch.
+func (e *copyEncoder) timestamptz(unixMicros int64) { e.int8(unixMicros - pgEpochMicros) }
+
+// Element type OIDs of the arrays the rollups hold.
+const (
+	oidInt2 = 21
+	oidInt8 = 20
+)
+
+// arrayHeader writes the header of a one-dimensional array without NULLs of
+// n elements of elemSize bytes each.
+func (e *copyEncoder) arrayHeader(n, elemSize int, oid uint32) {
+	e.length(20 + n*(4+elemSize))
+	var h [20]byte
+	binary.BigEndian.PutUint32(h[0:], 1) // dimensions
+	binary.BigEndian.PutUint32(h[4:], 0) // no NULLs
+	binary.BigEndian.PutUint32(h[8:], oid)
+	binary.BigEndian.PutUint32(h[12:], uint32(n))
+	binary.BigEndian.PutUint32(h[16:], 1) // lower bound
+	e.w.Write(h[:])                       //nolint:errcheck // see newCopyEncoder
+}
+
+func (e *copyEncoder) int8Array(vs []int64) {
+	e.arrayHeader(len(vs), 8, oidInt8)
+	for _, v := range vs {
+		e.int8(v)
+	}
+}
+
+func (e *copyEncoder) int2Array(vs []int16) {
+	e.arrayHeader(len(vs), 2, oidInt2)
+	for _, v := range vs {
+		e.length(2)
+		binary.BigEndian.PutUint16(e.buf[:2], uint16(v))
+		e.w.Write(e.buf[:2]) //nolint:errcheck // see newCopyEncoder
+	}
+}
+
+// rollupKey starts a row of n fields of event_counts or user_sketches with
+// its key: version, res, bucket (Unix seconds), community and event type.
+func (e *copyEncoder) rollupKey(n int, version int32, res string, bucket int64, comm [16]byte, eventType string) {
+	e.row(n)
+	e.int4(version)
+	e.text(res)
+	e.timestamptz(bucket * 1_000_000)
+	e.uuid(comm)
+	e.text(eventType)
+}
+
+// finish writes the trailer and flushes.
+func (e *copyEncoder) finish() error {
+	binary.BigEndian.PutUint16(e.buf[:2], math.MaxUint16) // -1: no more tuples
+	e.w.Write(e.buf[:2])                                  //nolint:errcheck // see newCopyEncoder
+	return e.w.Flush()
+}
