@@ -118,7 +118,7 @@ func (r *Runner) bulkFill(ctx context.Context, targets []bulkTarget) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	builders, dict, rows, err := r.bulkRead(ctx, w, todo)
+	builders, dict, rows, budget, err := r.bulkRead(ctx, w, todo)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (r *Runner) bulkFill(ctx context.Context, targets []bulkTarget) error {
 		r.metrics.BulkFills.WithLabelValues(t.p.Name).Inc()
 		r.metrics.BulkRows.WithLabelValues(t.p.Name).Add(float64(rows))
 	}
-	r.log.Info("projection versions filled in bulk", "projections", bulkNames(todo), "activities", rows,
+	r.log.Info("projection versions filled in bulk", "projections", bulkNames(todo), "activities", rows, "memory_mib", budget.used.Load()>>20,
 		"watermark", w, "read", read.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -147,22 +147,22 @@ func bulkNames(ts []bulkTarget) string {
 }
 
 // newBulkBuilders makes the builders of the targets' tables.
-func (r *Runner) newBulkBuilders(ts []bulkTarget, span logSpan) ([]bulkBuilder, error) {
+func (r *Runner) newBulkBuilders(ts []bulkTarget, span logSpan, budget *bulkBudget) ([]bulkBuilder, error) {
 	var out []bulkBuilder
 	var users *userRollupsBuild
 	for _, t := range ts {
 		switch t.p.Name {
 		case eventCounts.Name:
-			out = append(out, newEventCountsBuild(t.version, t.zones, r.q, span))
+			out = append(out, newEventCountsBuild(budget, t.version, t.zones, r.q, span))
 		case userSketches.Name:
 			zones, err := loadZones(t.zones)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, newUserSketchesBuild(t.version, zones, span))
+			out = append(out, newUserSketchesBuild(budget, t.version, zones, span))
 		case userCounts.Name, userStats.Name:
 			if users == nil {
-				users = &userRollupsBuild{countsVersion: -1, statsVersion: -1}
+				users = &userRollupsBuild{budget: budget, countsVersion: -1, statsVersion: -1}
 				out = append(out, users)
 			}
 			if t.p.Name == userCounts.Name {
@@ -179,33 +179,34 @@ func (r *Runner) newBulkBuilders(ts []bulkTarget, span logSpan) ([]bulkBuilder, 
 
 // bulkRead streams the log below w to the builders of the targets'
 // tables and returns them, the dictionary of the log's communities and
-// event types, and how many rows it read.
-func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([]bulkBuilder, *bulkDict, int64, error) {
+// event types, how many rows it read, and the builders' memory budget.
+func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([]bulkBuilder, *bulkDict, int64, *bulkBudget, error) {
 	// A connection of its own, here and in fillTable: the pool's serve reads
 	// and batches, and the fill would hold five of them for its duration.
 	conn, err := r.holdConn(ctx)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // nothing to keep
 	// One snapshot for the span and the rows.
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, nil, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read only
 	q := db.New(tx)
 	if err := q.ProjectorPlanSettings(ctx); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, nil, err
 	}
 	ts, err := q.ActivityTimeSpan(ctx, w)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("time span of the log: %w", err)
+		return nil, nil, 0, nil, fmt.Errorf("time span of the log: %w", err)
 	}
 	span := newLogSpan(ts.FirstAt, ts.LastAt)
-	builders, err := r.newBulkBuilders(targets, span)
+	budget := &bulkBudget{limit: r.cfg.BulkMemory}
+	builders, err := r.newBulkBuilders(targets, span, budget)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, nil, err
 	}
 
 	dict := &bulkDict{commIndex: map[[16]byte]int32{}, typeIndex: map[string]int32{}}
@@ -263,6 +264,7 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 		batch = append(batch, row)
 		if len(batch) == bulkBatch {
 			flush()
+			return budget.check()
 		}
 		return nil
 	}}
@@ -278,10 +280,13 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 		close(c)
 	}
 	wg.Wait()
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("read the log: %w", err)
+	if err == nil {
+		err = budget.check()
 	}
-	return builders, dict, total, nil
+	if err != nil {
+		return nil, nil, 0, nil, fmt.Errorf("read the log: %w", err)
+	}
+	return builders, dict, total, budget, nil
 }
 
 // bulkWrite writes every builder's tables into fresh fill tables, one
@@ -415,28 +420,26 @@ func (r *Runner) fillTable(ctx context.Context, t bulkTable, src io.Reader) erro
 // checkpoint from the start of the log to the end of every transaction
 // below w, in one transaction.
 func (r *Runner) bulkAttach(ctx context.Context, t bulkTarget, w int64) error {
+	table, part := t.p.table, partitionName(t.p.table, t.version)
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		table := t.p.table
-		{
-			part := partitionName(table, t.version)
-			exists, err := q.TableExists(ctx, part)
-			if err != nil {
+		exists, err := q.TableExists(ctx, part)
+		if err != nil {
+			return err
+		}
+		if exists {
+			// An empty partition no batch has committed to (the checkpoint
+			// is at the start of the log): one the migration made, or a
+			// leftover of a detach interrupted before its drop.
+			if _, err := tx.Exec(ctx, "DROP TABLE "+ident(part)); err != nil {
 				return err
 			}
-			if exists {
-				// An empty partition no batch has committed to (the
-				// checkpoint is at the start): made by the migration.
-				if _, err := tx.Exec(ctx, "DROP TABLE "+ident(part)); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.Exec(ctx, "ALTER TABLE "+ident(fillName(table, t.version))+" RENAME TO "+ident(part)); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, "ALTER TABLE "+ident(table)+" ATTACH PARTITION "+ident(part)+" FOR VALUES IN ("+strconv.Itoa(int(t.version))+")"); err != nil {
-				return err
-			}
+		}
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+ident(fillName(table, t.version))+" RENAME TO "+ident(part)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+ident(table)+" ATTACH PARTITION "+ident(part)+" FOR VALUES IN ("+strconv.Itoa(int(t.version))+")"); err != nil {
+			return err
 		}
 		end := endOfTx(w)
 		n, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{

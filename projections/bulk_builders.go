@@ -9,7 +9,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/activity-dev/activity/internal/db"
 	"github.com/activity-dev/activity/internal/sketch"
@@ -76,6 +78,25 @@ func monthStart(t int64) int64 {
 
 // emitEvery is how often (in rows) emit loops look at the context.
 const emitEvery = 1 << 14
+
+// bulkBudget counts the memory the builders take (their arrays and an upper
+// bound of what the sketches grow by), so a log they would need more than
+// Config.BulkMemory for is filled batch by batch instead of exhausting the
+// process: sparse keys cost a day's array each.
+type bulkBudget struct {
+	used  atomic.Int64
+	limit int64
+}
+
+func (b *bulkBudget) add(n int64) { b.used.Add(n) }
+
+// check fails once the builders took more than the limit.
+func (b *bulkBudget) check() error {
+	if used := b.used.Load(); used > b.limit {
+		return fmt.Errorf("the bulk fill needs more than its %d MiB of memory (%d MiB so far)", b.limit>>20, used>>20)
+	}
+	return nil
+}
 
 // logSpan is the range of UTC days of the rows a bulk fill reads: the
 // builders index their days by it instead of hashing them.
@@ -205,6 +226,7 @@ func newMonthsOf(span logSpan) monthsOf {
 
 // eventCountsBuild builds event_counts (EventCountsApply).
 type eventCountsBuild struct {
+	budget  *bulkBudget
 	version int32
 	zones   []string
 	q       *db.Queries
@@ -213,9 +235,10 @@ type eventCountsBuild struct {
 	counts cells[[]*[96]int64]
 }
 
-func newEventCountsBuild(version int32, zones []string, q *db.Queries, span logSpan) *eventCountsBuild {
-	b := &eventCountsBuild{version: version, zones: zones, q: q, span: span}
+func newEventCountsBuild(budget *bulkBudget, version int32, zones []string, q *db.Queries, span logSpan) *eventCountsBuild {
+	b := &eventCountsBuild{budget: budget, version: version, zones: zones, q: q, span: span}
 	b.counts.make = func() *[]*[96]int64 {
+		budget.add(int64(span.days) * 8)
 		days := make([]*[96]int64, span.days)
 		return &days
 	}
@@ -235,6 +258,7 @@ func (b *eventCountsBuild) add(rows []bulkRow) {
 			a := days[day]
 			if a == nil {
 				a = new([96]int64)
+				b.budget.add(96 * 8)
 				days[day] = a
 			}
 			a[q]++
@@ -373,6 +397,7 @@ func (b *eventCountsBuild) zoneDays(ctx context.Context, zone string) (zoneDays,
 // activity's user goes into the sketches of its hour, day, month and
 // report-zone days, under every key it counts under.
 type userSketchesBuild struct {
+	budget  *bulkBudget
 	version int32
 	zones   []reportZone
 	span    logSpan
@@ -389,12 +414,18 @@ type skCell struct {
 	zones  [][]sketch.Sketch // per report zone, per local day
 }
 
-func newUserSketchesBuild(version int32, zones []reportZone, span logSpan) *userSketchesBuild {
-	b := &userSketchesBuild{version: version, zones: zones, span: span, months: newMonthsOf(span)}
+func newUserSketchesBuild(budget *bulkBudget, version int32, zones []reportZone, span logSpan) *userSketchesBuild {
+	b := &userSketchesBuild{budget: budget, version: version, zones: zones, span: span, months: newMonthsOf(span)}
 	for _, z := range zones {
 		b.local = append(b.local, newZoneDays(span, func(q int64) int64 { return localMidnight(time.Unix(q, 0), z.loc).Unix() }))
 	}
 	b.cells.make = func() *skCell {
+		const sketchSize = int64(unsafe.Sizeof(sketch.Sketch{}))
+		n := 2*span.days + len(b.months.starts)
+		for _, l := range b.local {
+			n += len(l.starts)
+		}
+		budget.add(int64(n) * sketchSize)
 		c := &skCell{hours: make([]*[24]sketch.Sketch, span.days), days: make([]sketch.Sketch, span.days),
 			months: make([]sketch.Sketch, len(b.months.starts))}
 		for _, l := range b.local {
@@ -415,6 +446,8 @@ func (b *userSketchesBuild) add(rows []bulkRow) {
 			continue
 		}
 		h := sketch.Hash(r.user)
+		// At most one more hash in each sketch it goes into.
+		b.budget.add(int64(len(keyVariants(r.comm, r.typ))*(3+len(b.zones))) * 8)
 		day, _ := b.span.dayIndex(r.at)
 		q := int(floorDiv(r.at, 900*microsPerSecond) % 96)
 		month := b.months.of[day]
@@ -423,6 +456,7 @@ func (b *userSketchesBuild) add(rows []bulkRow) {
 			hs := c.hours[day]
 			if hs == nil {
 				hs = new([24]sketch.Sketch)
+				b.budget.add(int64(unsafe.Sizeof(*hs)))
 				c.hours[day] = hs
 			}
 			hs[q/4].Add(h)
@@ -512,6 +546,7 @@ func (b *userSketchesBuild) emit(ctx context.Context, d *bulkDict, out map[strin
 // (UserStatsApply), either or both, from the activities of each user
 // sorted by community and time. A version of -1 is not built.
 type userRollupsBuild struct {
+	budget                      *bulkBudget
 	countsVersion, statsVersion int32
 	// shards holds the activities with a user, by the user's first byte,
 	// so that sorting them shard by shard sorts them by user.
@@ -549,6 +584,7 @@ func (b *userRollupsBuild) tables() []bulkTable {
 }
 
 func (b *userRollupsBuild) add(rows []bulkRow) {
+	b.budget.add(int64(len(rows)) * int64(unsafe.Sizeof(userRec{})))
 	for _, r := range rows {
 		if !r.hasUser {
 			continue

@@ -352,10 +352,23 @@ func TestRebuild_WhenTheBulkFillFailsBatchesFillTheVersion(t *testing.T) {
 	assertRollupsMatchLog(t, pool)
 }
 
-// TestRebuild_NoBulkFillFillsBatchByBatch: with NoBulkFill a rebuild fills
-// every version batch by batch, to the same rows.
+// TestRebuild_NoBulkFillFillsBatchByBatch: with NoBulkFill, or a bulk fill
+// that would take more memory than BulkMemory, a rebuild fills every version
+// batch by batch, to the same rows.
 func TestRebuild_NoBulkFillFillsBatchByBatch(t *testing.T) {
 	t.Parallel()
+	for name, cfg := range map[string]projections.Config{
+		"no bulk fill":    {NoBulkFill: true, RebuildBatch: 61},
+		"over its memory": {BulkMemory: 4096, RebuildBatch: 61},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			rebuildBatchByBatch(t, cfg)
+		})
+	}
+}
+
+func rebuildBatchByBatch(t *testing.T, cfg projections.Config) {
 	pool := newDB(t)
 	ctx := context.Background()
 	g := newGen(uint64(time.Now().UnixNano()))
@@ -366,7 +379,7 @@ func TestRebuild_NoBulkFillFillsBatchByBatch(t *testing.T) {
 		live[table] = rowsOf(t, pool, q)
 	}
 	metrics := projections.NewMetrics(nil)
-	rb, err := projections.NewRunner(pool, projections.Config{NoBulkFill: true, RebuildBatch: 61}, nil, metrics)
+	rb, err := projections.NewRunner(pool, cfg, nil, metrics)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,10 @@ type Config struct {
 	// slower, but no transaction of a rebuild holds back the projectors'
 	// snapshot for longer than a batch.
 	NoBulkFill bool
+	// BulkMemory bounds the memory (bytes) a bulk fill's builders may take;
+	// a log that would need more is filled batch by batch. Default 8 GiB
+	// (a year of 10M activities in 200 communities takes about 4).
+	BulkMemory int64
 	// RebuildMemory is the maintenance_work_mem a rebuild's bulk fill
 	// builds each version's indexes with (one per rollup, at once), so they
 	// sort in memory. Default 512MB.
@@ -86,6 +90,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RebuildBatch <= 0 {
 		c.RebuildBatch = 500000
+	}
+	if c.BulkMemory <= 0 {
+		c.BulkMemory = 8 << 30
 	}
 	if c.RebuildMemory == "" {
 		c.RebuildMemory = "512MB"

@@ -42,6 +42,9 @@ type config struct {
 	// NoBulkFill makes rebuilds fill every version batch by batch
 	// (ACTIVITY_REBUILD_BULK=off; default on).
 	NoBulkFill bool
+	// BulkMemory bounds the memory (bytes) of a rebuild's bulk fill
+	// (ACTIVITY_REBUILD_BULK_MEMORY_MB, default 8192).
+	BulkMemory int64
 }
 
 func configFromEnv() config {
@@ -71,6 +74,9 @@ func configFromEnv() config {
 	c.RebuildBatch, _ = strconv.Atoi(os.Getenv("ACTIVITY_REBUILD_BATCH"))
 	c.RebuildMemory = os.Getenv("ACTIVITY_REBUILD_MEMORY")
 	c.NoBulkFill = os.Getenv("ACTIVITY_REBUILD_BULK") == "off"
+	if mb, err := strconv.ParseInt(os.Getenv("ACTIVITY_REBUILD_BULK_MEMORY_MB"), 10, 64); err == nil && mb > 0 {
+		c.BulkMemory = mb << 20
+	}
 	for _, z := range strings.Split(os.Getenv("ACTIVITY_REPORT_TIME_ZONES"), ",") {
 		if z = strings.TrimSpace(z); z != "" {
 			c.ReportTimeZones = append(c.ReportTimeZones, z)

@@ -92,7 +92,7 @@ func devSeed(ctx context.Context, cfg config, args []string, log *slog.Logger) e
 	if *rebuild {
 		r, err := projections.NewRunner(pool, projections.Config{
 			TimeZones: cfg.ReportTimeZones, RebuildBatch: cfg.RebuildBatch, RebuildMemory: cfg.RebuildMemory,
-			NoBulkFill: cfg.NoBulkFill,
+			NoBulkFill: cfg.NoBulkFill, BulkMemory: cfg.BulkMemory,
 		}, log, nil)
 		if err != nil {
 			return err

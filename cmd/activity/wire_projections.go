@@ -42,6 +42,7 @@ func projectionRunner(a *app) (*projections.Runner, error) {
 		RebuildBatch:  a.cfg.RebuildBatch,
 		RebuildMemory: a.cfg.RebuildMemory,
 		NoBulkFill:    a.cfg.NoBulkFill,
+		BulkMemory:    a.cfg.BulkMemory,
 		NewSubscriber: func(group string) (message.Subscriber, error) {
 			return redisstream.NewSubscriber(redisstream.SubscriberConfig{
 				Client: a.rdb, ConsumerGroup: group, Consumer: consumer,
@@ -95,7 +96,7 @@ func projectionsCommand(ctx context.Context, cfg config, args []string, log *slo
 	defer pool.Close()
 	r, err := projections.NewRunner(pool, projections.Config{
 		TimeZones: cfg.ReportTimeZones, RebuildBatch: cfg.RebuildBatch, RebuildMemory: cfg.RebuildMemory,
-		NoBulkFill: cfg.NoBulkFill,
+		NoBulkFill: cfg.NoBulkFill, BulkMemory: cfg.BulkMemory,
 	}, log, nil)
 	if err != nil {
 		return err
