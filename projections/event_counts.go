@@ -20,10 +20,4 @@ var eventCounts = Projection{
 			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID, TimeZones: t.zones,
 		})
 	},
-	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {
-		return q.EventCountsDeleteVersion(ctx, version)
-	},
-	deleteOtherVersions: func(ctx context.Context, q *db.Queries, keep int32) error {
-		return q.EventCountsDeleteOtherVersions(ctx, keep)
-	},
 }

@@ -89,9 +89,10 @@ type Projection struct {
 	localDays bool
 	// apply adds the activities in (from, to] to the target version's rows.
 	apply func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error)
-	// deleteVersion drops version's rows.
+	// deleteVersion drops version's rows (rollups without a table: a
+	// partitioned rollup drops a version's partition).
 	deleteVersion func(ctx context.Context, q *db.Queries, version int32) error
-	// deleteOtherVersions drops every version's rows but keep's.
+	// deleteOtherVersions drops every version's rows but keep's (the same).
 	deleteOtherVersions func(ctx context.Context, q *db.Queries, keep int32) error
 }
 

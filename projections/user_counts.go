@@ -22,10 +22,4 @@ var userCounts = Projection{
 			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
 		})
 	},
-	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {
-		return q.UserCountsDeleteVersion(ctx, version)
-	},
-	deleteOtherVersions: func(ctx context.Context, q *db.Queries, keep int32) error {
-		return q.UserCountsDeleteOtherVersions(ctx, keep)
-	},
 }

@@ -32,12 +32,6 @@ var userSketches = Projection{
 	localDays: true,
 	pace:      500 * time.Millisecond,
 	apply:     applyUserSketches,
-	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {
-		return q.UserSketchesDeleteVersion(ctx, version)
-	},
-	deleteOtherVersions: func(ctx context.Context, q *db.Queries, keep int32) error {
-		return q.UserSketchesDeleteOtherVersions(ctx, keep)
-	},
 }
 
 // sketchKey names one row of user_sketches.

@@ -17,10 +17,4 @@ var userStats = Projection{
 			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
 		})
 	},
-	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {
-		return q.UserStatsDeleteVersion(ctx, version)
-	},
-	deleteOtherVersions: func(ctx context.Context, q *db.Queries, keep int32) error {
-		return q.UserStatsDeleteOtherVersions(ctx, keep)
-	},
 }

@@ -137,35 +137,11 @@ SELECT count(*)::bigint AS rows_behind,
 FROM activities a
 WHERE (a.tx_id, a.id) > (@after_tx::bigint, @after_id::bigint);
 
--- name: EventCountsDeleteVersion :exec
-DELETE FROM event_counts WHERE version = @version::int;
-
--- name: EventCountsDeleteOtherVersions :exec
-DELETE FROM event_counts WHERE version <> @keep::int;
-
--- name: UserSketchesDeleteVersion :exec
-DELETE FROM user_sketches WHERE version = @version::int;
-
--- name: UserSketchesDeleteOtherVersions :exec
-DELETE FROM user_sketches WHERE version <> @keep::int;
-
--- name: UserCountsDeleteVersion :exec
-DELETE FROM user_counts WHERE version = @version::int;
-
--- name: UserCountsDeleteOtherVersions :exec
-DELETE FROM user_counts WHERE version <> @keep::int;
-
 -- name: UserTraitsDeleteVersion :exec
 DELETE FROM user_traits WHERE version = @version::int;
 
 -- name: UserTraitsDeleteOtherVersions :exec
 DELETE FROM user_traits WHERE version <> @keep::int;
-
--- name: UserStatsDeleteVersion :exec
-DELETE FROM user_stats WHERE version = @version::int;
-
--- name: UserStatsDeleteOtherVersions :exec
-DELETE FROM user_stats WHERE version <> @keep::int;
 
 -- name: CommunityStatsDeleteVersion :exec
 DELETE FROM community_stats WHERE version = @version::int;

@@ -384,24 +384,6 @@ func (q *Queries) CommunityStatsDeleteVersion(ctx context.Context, version int32
 	return err
 }
 
-const eventCountsDeleteOtherVersions = `-- name: EventCountsDeleteOtherVersions :exec
-DELETE FROM event_counts WHERE version <> $1::int
-`
-
-func (q *Queries) EventCountsDeleteOtherVersions(ctx context.Context, keep int32) error {
-	_, err := q.db.Exec(ctx, eventCountsDeleteOtherVersions, keep)
-	return err
-}
-
-const eventCountsDeleteVersion = `-- name: EventCountsDeleteVersion :exec
-DELETE FROM event_counts WHERE version = $1::int
-`
-
-func (q *Queries) EventCountsDeleteVersion(ctx context.Context, version int32) error {
-	_, err := q.db.Exec(ctx, eventCountsDeleteVersion, version)
-	return err
-}
-
 const projectionGet = `-- name: ProjectionGet :one
 
 SELECT name, current_version, next_version, updated_at FROM projections WHERE name = $1
@@ -561,60 +543,6 @@ SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true)
 // hash tables and sorts in memory (the default 4MB spills them to disk).
 func (q *Queries) ProjectorPlanSettings(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, projectorPlanSettings)
-	return err
-}
-
-const userCountsDeleteOtherVersions = `-- name: UserCountsDeleteOtherVersions :exec
-DELETE FROM user_counts WHERE version <> $1::int
-`
-
-func (q *Queries) UserCountsDeleteOtherVersions(ctx context.Context, keep int32) error {
-	_, err := q.db.Exec(ctx, userCountsDeleteOtherVersions, keep)
-	return err
-}
-
-const userCountsDeleteVersion = `-- name: UserCountsDeleteVersion :exec
-DELETE FROM user_counts WHERE version = $1::int
-`
-
-func (q *Queries) UserCountsDeleteVersion(ctx context.Context, version int32) error {
-	_, err := q.db.Exec(ctx, userCountsDeleteVersion, version)
-	return err
-}
-
-const userSketchesDeleteOtherVersions = `-- name: UserSketchesDeleteOtherVersions :exec
-DELETE FROM user_sketches WHERE version <> $1::int
-`
-
-func (q *Queries) UserSketchesDeleteOtherVersions(ctx context.Context, keep int32) error {
-	_, err := q.db.Exec(ctx, userSketchesDeleteOtherVersions, keep)
-	return err
-}
-
-const userSketchesDeleteVersion = `-- name: UserSketchesDeleteVersion :exec
-DELETE FROM user_sketches WHERE version = $1::int
-`
-
-func (q *Queries) UserSketchesDeleteVersion(ctx context.Context, version int32) error {
-	_, err := q.db.Exec(ctx, userSketchesDeleteVersion, version)
-	return err
-}
-
-const userStatsDeleteOtherVersions = `-- name: UserStatsDeleteOtherVersions :exec
-DELETE FROM user_stats WHERE version <> $1::int
-`
-
-func (q *Queries) UserStatsDeleteOtherVersions(ctx context.Context, keep int32) error {
-	_, err := q.db.Exec(ctx, userStatsDeleteOtherVersions, keep)
-	return err
-}
-
-const userStatsDeleteVersion = `-- name: UserStatsDeleteVersion :exec
-DELETE FROM user_stats WHERE version = $1::int
-`
-
-func (q *Queries) UserStatsDeleteVersion(ctx context.Context, version int32) error {
-	_, err := q.db.Exec(ctx, userStatsDeleteVersion, version)
 	return err
 }
 
