@@ -321,7 +321,9 @@ func (r *Runner) bulkWrite(ctx context.Context, dict *bulkDict, builders []bulkB
 		wg.Go(func() {
 			start := time.Now()
 			err := b.emit(ctx, dict, out)
-			r.log.Info("rebuilt rows emitted", "tables", len(b.tables()), "first", b.tables()[0].name, "took", time.Since(start).Round(time.Millisecond))
+			if err == nil {
+				r.log.Info("rebuilt rows emitted", "table", b.tables()[0].name, "tables", len(b.tables()), "took", time.Since(start).Round(time.Millisecond))
+			}
 			for _, t := range b.tables() {
 				if err == nil {
 					err = out[t.name].finish()
