@@ -32,12 +32,14 @@ const (
 
 // keyVariants are the keys an activity of (comm, typ) counts under: the
 // platform for its type and every type and, if it has a community, the
-// community for both.
-func keyVariants(comm, typ int32) [][2]int32 {
+// community for both; the first n of the array. (An array, not a slice:
+// the builders call it for every row.)
+func keyVariants(comm, typ int32) (keys [4][2]int32, n int) {
+	keys = [4][2]int32{{commAll, typeAll}, {commAll, typ}, {comm, typeAll}, {comm, typ}}
 	if comm < 0 {
-		return [][2]int32{{commAll, typeAll}, {commAll, typ}}
+		return keys, 2
 	}
-	return [][2]int32{{commAll, typeAll}, {commAll, typ}, {comm, typeAll}, {comm, typ}}
+	return keys, 4
 }
 
 func (d *bulkDict) community(i int32) [16]byte {
@@ -180,8 +182,8 @@ func byCommunity(keys [][2]int32) [][][2]int32 {
 }
 
 // zoneDays maps the quarter hours of a span to the local days of a report
-// zone: local day k (0 = the day before the span's first UTC day) starts
-// at starts[k].
+// zone, numbered in order from the local day of the span's first quarter
+// hour: local day k starts at starts[k].
 type zoneDays struct {
 	of     []int32 // per quarter hour of the span: its local day
 	starts []int64
@@ -252,8 +254,9 @@ func (b *eventCountsBuild) tables() []bulkTable {
 func (b *eventCountsBuild) add(rows []bulkRow) {
 	for _, r := range rows {
 		day, _ := b.span.dayIndex(r.at)
-		q := floorDiv(r.at, 900*microsPerSecond) % 96
-		for _, v := range keyVariants(r.comm, r.typ) {
+		q := quarterOfDay(r.at)
+		keys, n := keyVariants(r.comm, r.typ)
+		for _, v := range keys[:n] {
 			days := *b.counts.get(v[0], v[1])
 			a := days[day]
 			if a == nil {
@@ -446,12 +449,13 @@ func (b *userSketchesBuild) add(rows []bulkRow) {
 			continue
 		}
 		h := sketch.Hash(r.user)
+		keys, n := keyVariants(r.comm, r.typ)
 		// At most one more hash in each sketch it goes into.
-		b.budget.add(int64(len(keyVariants(r.comm, r.typ))*(3+len(b.zones))) * 8)
+		b.budget.add(int64(n*(3+len(b.zones))) * 8)
 		day, _ := b.span.dayIndex(r.at)
-		q := int(floorDiv(r.at, 900*microsPerSecond) % 96)
+		q := int(quarterOfDay(r.at))
 		month := b.months.of[day]
-		for _, v := range keyVariants(r.comm, r.typ) {
+		for _, v := range keys[:n] {
 			c := b.cells.get(v[0], v[1])
 			hs := c.hours[day]
 			if hs == nil {
@@ -716,7 +720,7 @@ func (s *userSweep) group(g []userRec) {
 			return
 		}
 		for typ, n := range s.month.events {
-			s.countRow(user, comm, "m", s.month.start, typ, n, nil)
+			s.countRow(true, s.month.start, comm, typ, n, nil)
 		}
 		clear(s.month.events)
 	}
@@ -736,25 +740,27 @@ func (s *userSweep) group(g []userRec) {
 			flushMonth()
 			s.month.start = m
 		}
-		s.countRow(user, comm, "d", day, typeAll, int64(j-i), s.qs)
+		s.countRow(false, day, comm, typeAll, int64(j-i), s.qs)
 		s.month.events[typeAll] += int64(j - i)
 		for _, typ := range s.types {
-			var qs []int16
+			s.qs = s.qs[:0]
 			for _, r := range g[i:j] {
 				if r.typ == typ {
-					qs = append(qs, quarterOfDay(r.at))
+					s.qs = append(s.qs, quarterOfDay(r.at))
 				}
 			}
-			s.countRow(user, comm, "d", day, typ, int64(len(qs)), qs)
-			s.month.events[typ] += int64(len(qs))
+			s.countRow(false, day, comm, typ, int64(len(s.qs)), s.qs)
+			s.month.events[typ] += int64(len(s.qs))
 		}
 		i = j
 	}
 	flushMonth()
 }
 
-func (s *userSweep) countRow(_, comm [16]byte, res string, bucket int64, typ int32, events int64, qs []int16) {
-	r := ucRow{month: res == "m", bucket: bucket, comm: comm, typ: typ, events: events, qsFrom: len(s.qsHeap)}
+// countRow keeps a user_counts row of the current user for flushUser: a
+// month row, or a day row with the quarters of its events (qs is copied).
+func (s *userSweep) countRow(month bool, bucket int64, comm [16]byte, typ int32, events int64, qs []int16) {
+	r := ucRow{month: month, bucket: bucket, comm: comm, typ: typ, events: events, qsFrom: len(s.qsHeap)}
 	s.qsHeap = append(s.qsHeap, qs...)
 	r.qsTo = len(s.qsHeap)
 	s.rows = append(s.rows, r)
@@ -805,7 +811,8 @@ func (s *userSweep) flushUser() {
 }
 
 // quarterOfDay is the quarter hour of the UTC day (0..95) of a time in
-// microseconds, as UserCountsApply computes it from whole seconds.
+// microseconds (since 1970), as UserCountsApply computes it from whole
+// seconds, and the quarter of an hour row's quarters array.
 func quarterOfDay(at int64) int16 {
 	sec := floorDiv(at, microsPerSecond)
 	return int16(sec % secondsPerDay / 900)

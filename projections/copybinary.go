@@ -210,7 +210,7 @@ func (e *copyEncoder) rollupKey(n int, version int32, res string, bucket int64, 
 	e.row(n)
 	e.int4(version)
 	e.text(res)
-	e.timestamptz(bucket * 1_000_000)
+	e.timestamptz(bucket * microsPerSecond)
 	e.uuid(comm)
 	e.text(eventType)
 }

@@ -200,8 +200,9 @@ func (r *Runner) fillInBulk(ctx context.Context, targets []bulkTarget) {
 	}
 }
 
-// finishRebuild fills version of the projection from the log and switches
-// reads to it.
+// finishRebuild fills version of the projection from the log, from its
+// checkpoint (the start of the log, or where a bulk fill left it), and
+// switches reads to it.
 //
 // The fill is cut at the watermark W (every transaction below it has
 // ended): set-based batches of up to RebuildBatch rows, each its own

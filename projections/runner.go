@@ -24,9 +24,10 @@ type Config struct {
 	// applies. Default 20000. While batches come back full (a backlog),
 	// each next one is twice as large, up to RebuildBatch.
 	BatchSize int
-	// RebuildBatch caps the activities one transaction of a rebuild's fill,
-	// or of a backlog, applies: they are split into transactions of at most
-	// this many rows so none holds back the snapshot xmin for long. Default
+	// RebuildBatch caps the activities one transaction of a rebuild's
+	// batch-by-batch fill (the rollups a bulk fill does not fill), or of a
+	// backlog, applies: they are split into transactions of at most this
+	// many rows so none holds back the snapshot xmin for long. Default
 	// 500000.
 	RebuildBatch int
 	// Tick is how often every projector looks for new activities without
