@@ -104,10 +104,20 @@ func (r *Runner) startRebuild(ctx context.Context, name string, hold *pgx.Conn) 
 
 // holdConn opens a connection of its own, not one of the pool's (which
 // serve reads and batches): a bulk fill holds rebuilt versions' locks on
-// one, and reads and writes on others.
+// one, and reads and writes on others. Its application name tags its
+// transactions as a projector's (see ProjectorPlanSettings): they write
+// rollups, never activities, so live batches do not wait for the bulk
+// fill's long copies and index builds.
 func (r *Runner) holdConn(ctx context.Context) (*pgx.Conn, error) {
-	return pgx.ConnectConfig(ctx, r.pool.Config().ConnConfig.Copy())
+	cfg := r.pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["application_name"] = projectorApplicationName
+	return pgx.ConnectConfig(ctx, cfg)
 }
+
+// projectorApplicationName tags the transactions of projectors and
+// rebuilds, which never write activities; ActivityRangeEnd and
+// ProjectorPlanSettings spell it too.
+const projectorApplicationName = "activity-projector"
 
 // Rebuild rebuilds the projection called name from the log and returns when
 // reads use the rebuilt version. A rebuild already running is finished

@@ -109,13 +109,32 @@ DELETE FROM projection_checkpoints WHERE name = @name AND version <> @keep::int;
 
 -- name: ActivityRangeEnd :one
 -- The last (tx_id, id) of the next batch after a checkpoint, among rows
--- whose transaction is older than every running one (so no row can later
--- appear below it) and below below_tx (a rebuild's watermark; the maximum
--- bigint for none), with the number of rows in the batch.
+-- whose transaction is older than every running one that may write the log
+-- (so no row can later appear below it) and below below_tx (a rebuild's
+-- watermark; the maximum bigint for none), with the number of rows in the
+-- batch.
+--
+-- The running transactions that may write the log are those of this
+-- statement's snapshot but the projectors' own: a projector transaction
+-- (tagged by ProjectorPlanSettings, or a rebuild's connection) writes
+-- rollups, never activities, so no batch waits for another projector's
+-- write. The tag is read from pg_stat_activity after the snapshot was
+-- taken (this is the transaction's first read of it), so an xid that is in
+-- the snapshot and tagged belonged to a tagged transaction: a backend's
+-- tag outlives its xid (PostgreSQL clears the xid before it resets a
+-- SET LOCAL), and an xid assigned after the snapshot is not in it. A
+-- transaction not tagged, or not visible in pg_stat_activity, counts.
 SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows FROM (
     SELECT a.tx_id, a.id FROM activities a
     WHERE (a.tx_id, a.id) > (@after_tx::bigint, @after_id::bigint)
-      AND a.tx_id < LEAST(pg_snapshot_xmin(pg_current_snapshot())::text::bigint, @below_tx::bigint)
+      AND a.tx_id < LEAST((
+          SELECT COALESCE(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+          FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+          WHERE NOT EXISTS (
+              SELECT 1 FROM pg_catalog.pg_stat_activity s
+              WHERE s.application_name = 'activity-projector'
+                AND s.backend_xid::text::bigint = x::text::bigint % 4294967296)
+      ), @below_tx::bigint)
     ORDER BY a.tx_id, a.id
     LIMIT @max_rows::int
 ) b
@@ -155,7 +174,11 @@ DELETE FROM community_stats WHERE version <> @keep::int;
 -- for set-based batches: off for this transaction. A rebuild's batches
 -- aggregate hundreds of thousands of rows: 128MB of work_mem keeps their
 -- hash tables and sorts in memory (the default 4MB spills them to disk).
-SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true);
+-- The application name tags the transaction as a projector's, one that
+-- never writes activities, so other projectors' batches need not wait for
+-- it (ActivityRangeEnd); never call this in a transaction that does.
+SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true),
+       set_config('application_name', 'activity-projector', true);
 
 -- name: ProjectorEnableSort :exec
 -- Sets enable_sort for the rest of the transaction. Off while

@@ -63,7 +63,14 @@ const activityRangeEnd = `-- name: ActivityRangeEnd :one
 SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows FROM (
     SELECT a.tx_id, a.id FROM activities a
     WHERE (a.tx_id, a.id) > ($1::bigint, $2::bigint)
-      AND a.tx_id < LEAST(pg_snapshot_xmin(pg_current_snapshot())::text::bigint, $3::bigint)
+      AND a.tx_id < LEAST((
+          SELECT COALESCE(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+          FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+          WHERE NOT EXISTS (
+              SELECT 1 FROM pg_catalog.pg_stat_activity s
+              WHERE s.application_name = 'activity-projector'
+                AND s.backend_xid::text::bigint = x::text::bigint % 4294967296)
+      ), $3::bigint)
     ORDER BY a.tx_id, a.id
     LIMIT $4::int
 ) b
@@ -85,9 +92,21 @@ type ActivityRangeEndRow struct {
 }
 
 // The last (tx_id, id) of the next batch after a checkpoint, among rows
-// whose transaction is older than every running one (so no row can later
-// appear below it) and below below_tx (a rebuild's watermark; the maximum
-// bigint for none), with the number of rows in the batch.
+// whose transaction is older than every running one that may write the log
+// (so no row can later appear below it) and below below_tx (a rebuild's
+// watermark; the maximum bigint for none), with the number of rows in the
+// batch.
+//
+// The running transactions that may write the log are those of this
+// statement's snapshot but the projectors' own: a projector transaction
+// (tagged by ProjectorPlanSettings, or a rebuild's connection) writes
+// rollups, never activities, so no batch waits for another projector's
+// write. The tag is read from pg_stat_activity after the snapshot was
+// taken (this is the transaction's first read of it), so an xid that is in
+// the snapshot and tagged belonged to a tagged transaction: a backend's
+// tag outlives its xid (PostgreSQL clears the xid before it resets a
+// SET LOCAL), and an xid assigned after the snapshot is not in it. A
+// transaction not tagged, or not visible in pg_stat_activity, counts.
 func (q *Queries) ActivityRangeEnd(ctx context.Context, arg ActivityRangeEndParams) (ActivityRangeEndRow, error) {
 	row := q.db.QueryRow(ctx, activityRangeEnd,
 		arg.AfterTx,
@@ -533,7 +552,8 @@ func (q *Queries) ProjectorEnableSort(ctx context.Context, enable bool) error {
 }
 
 const projectorPlanSettings = `-- name: ProjectorPlanSettings :exec
-SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true)
+SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true),
+       set_config('application_name', 'activity-projector', true)
 `
 
 // Starts every projector transaction. JIT compilation of plans that span
@@ -541,6 +561,9 @@ SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true)
 // for set-based batches: off for this transaction. A rebuild's batches
 // aggregate hundreds of thousands of rows: 128MB of work_mem keeps their
 // hash tables and sorts in memory (the default 4MB spills them to disk).
+// The application name tags the transaction as a projector's, one that
+// never writes activities, so other projectors' batches need not wait for
+// it (ActivityRangeEnd); never call this in a transaction that does.
 func (q *Queries) ProjectorPlanSettings(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, projectorPlanSettings)
 	return err

@@ -1,0 +1,103 @@
+package projections_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/activity-dev/activity/internal/db"
+	"github.com/activity-dev/activity/projections"
+)
+
+// TestRunner_BatchesWaitForWritersNotForOtherProjectors: a batch takes the
+// rows of transactions older than every running one that may still write
+// activities. A projector's transaction holding an xid (tagged by
+// ProjectorPlanSettings, as every batch and switch is) or a rebuild's
+// connection (a bulk fill copying and indexing for tens of seconds) does
+// not hold back rows committed after it began; any other transaction does,
+// since it might insert activities below them.
+func TestRunner_BatchesWaitForWritersNotForOtherProjectors(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx := context.Background()
+	r := newRunner(t, pool, projections.Config{Projections: []string{"event_counts"}})
+	g := newGen(11)
+
+	// withXid runs inside a transaction holding an xid, begun on conn.
+	withXid := func(t *testing.T, begin func() (pgx.Tx, error), tag bool, inside func()) {
+		t.Helper()
+		tx, err := begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(context.Background()) //nolint:errcheck
+		if tag {
+			if err := db.New(tx).ProjectorPlanSettings(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+			t.Fatal(err)
+		}
+		inside()
+	}
+	behind := func() int64 {
+		st, err := r.StatusOf(ctx, "event_counts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.RowsBehind
+	}
+	// caughtUp polls until event_counts has applied everything: another
+	// test's transaction (this server's) can hold batches back a moment,
+	// the open one of a subtest would for ever.
+	caughtUp := func(t *testing.T) {
+		t.Helper()
+		waitFor(t, "event_counts to catch up", 20*time.Second, func() (bool, error) {
+			return r.CatchUp(ctx) == nil && behind() == 0, nil
+		})
+	}
+
+	t.Run("a projector's transaction", func(t *testing.T) {
+		withXid(t, func() (pgx.Tx, error) { return pool.Begin(ctx) }, true, func() {
+			if err := insertTx(ctx, pool, g.batch(50)); err != nil {
+				t.Fatal(err)
+			}
+			caughtUp(t) // would time out if the open transaction held the batch back
+		})
+	})
+	t.Run("a rebuild's connection", func(t *testing.T) {
+		conn, err := r.HoldConn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background()) //nolint:errcheck
+		withXid(t, func() (pgx.Tx, error) { return conn.Begin(ctx) }, false, func() {
+			if err := insertTx(ctx, pool, g.batch(40)); err != nil {
+				t.Fatal(err)
+			}
+			caughtUp(t)
+		})
+	})
+	t.Run("any other transaction", func(t *testing.T) {
+		withXid(t, func() (pgx.Tx, error) { return pool.Begin(ctx) }, false, func() {
+			if err := insertTx(ctx, pool, g.batch(30)); err != nil {
+				t.Fatal(err)
+			}
+			want := behind()
+			for range 3 {
+				if err := r.CatchUp(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := behind(); n != want || n == 0 {
+				t.Fatalf("event_counts %d rows behind while an older transaction that may write activities runs, want %d", n, want)
+			}
+		})
+		caughtUp(t)
+	})
+	catchUp(t, newRunner(t, pool, projections.Config{}))
+	assertRollupsMatchLog(t, pool)
+}
