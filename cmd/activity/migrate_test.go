@@ -13,7 +13,7 @@ import (
 func TestWaitForDatabase_ReturnsOnceItAnswersAndGivesUpAfterTheTimeout(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
-	if err := waitForDatabase(context.Background(), pgtest.NewURL(t), time.Second, log); err != nil {
+	if err := waitForDatabase(context.Background(), pgtest.NewURL(t), 10*time.Second, log); err != nil {
 		t.Fatalf("a database that answers: %v", err)
 	}
 	dead := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/x?sslmode=disable", pgtest.FreePort(t))
