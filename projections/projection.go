@@ -2,9 +2,10 @@
 // log, exactly once, and rebuilds them from the log on demand.
 //
 // Every projection applies the log in (tx_id, id) order, in batches cut below
-// the snapshot xmin, so a row committed after a row with a higher id is never
-// skipped; the checkpoint moves by compare-and-set in the transaction that
-// applies the batch. See docs/PROJECTIONS.md.
+// the oldest running transaction that may write activities (the projectors'
+// own, tagged, do not count), so a row committed after a row with a higher id
+// is never skipped; the checkpoint moves by compare-and-set in the
+// transaction that applies the batch. See docs/PROJECTIONS.md.
 package projections
 
 import (

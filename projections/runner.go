@@ -27,8 +27,8 @@ type Config struct {
 	// RebuildBatch caps the activities one transaction of a rebuild's
 	// batch-by-batch fill (the rollups a bulk fill does not fill), or of a
 	// backlog, applies: they are split into transactions of at most this
-	// many rows so none holds back the snapshot xmin for long. Default
-	// 500000.
+	// many rows so none holds back vacuum (the oldest running transaction)
+	// for long. Default 500000.
 	RebuildBatch int
 	// Tick is how often every projector looks for new activities without
 	// being woken, so a lost notification only delays. Default 1s.
@@ -38,7 +38,8 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// PendingPoll is how soon an idle projector looks again when committed
 	// activities wait behind an older transaction still running (batches
-	// stop below the oldest running transaction). Default 50ms, at most Tick.
+	// stop below the oldest running transaction that may write activities).
+	// Default 50ms, at most Tick.
 	PendingPoll time.Duration
 	// FailingAfter is how many consecutive failed batches turn a version's
 	// status to failing. Default 3.
@@ -50,8 +51,8 @@ type Config struct {
 	Projections []string
 	// NoBulkFill makes rebuilds fill every version batch by batch, as the
 	// projectors do, instead of filling the large rollups in bulk (bulk.go):
-	// slower, but no transaction of a rebuild holds back the projectors'
-	// snapshot for longer than a batch.
+	// slower, but no transaction of a rebuild lasts longer than a batch (so
+	// none holds back vacuum for long), and the rows are not built in memory.
 	NoBulkFill bool
 	// BulkMemory bounds the memory (bytes) a bulk fill's builders may take;
 	// a log that would need more is filled batch by batch. Default 8 GiB
@@ -387,7 +388,7 @@ type stepResult struct {
 // step applies, in one transaction, the next batch of at most maxRows
 // activities after version's checkpoint to version, and moves the checkpoint
 // by compare-and-set. The batch holds only rows of transactions older than
-// every running one, and, when below is not math.MaxInt64, only rows with
+// every running one that may write activities (ActivityRangeEnd), and, when below is not math.MaxInt64, only rows with
 // tx_id < below; then an unfilled batch ends at endOfTx(below), so the rows
 // with tx_id >= below are left for later batches. wait chooses between
 // waiting for the version's advisory lock and giving up at once.
