@@ -297,7 +297,9 @@ func TestDecodeEvent_SanitizesMetadata(t *testing.T) {
 	}
 }
 
-func TestDecodeEvent_RejectsMetadataThatGrowsOverLimitWhenRedacted(t *testing.T) {
+// TestDecodeEvent_AcceptsMetadataWithinTheLimitThatGrowsWhenRedacted: the
+// limit is on the object as sent, and sanitizing never rejects (api.md).
+func TestDecodeEvent_AcceptsMetadataWithinTheLimitThatGrowsWhenRedacted(t *testing.T) {
 	// 1300 secret keys with one-digit values: each grows by 11 bytes when redacted.
 	var b strings.Builder
 	b.WriteString("{")
@@ -311,8 +313,17 @@ func TestDecodeEvent_RejectsMetadataThatGrowsOverLimitWhenRedacted(t *testing.T)
 	if b.Len() > 16384 {
 		t.Fatalf("test input too big: %d", b.Len())
 	}
-	_, errs := decodeOne(t, ev(t, map[string]any{"metadata": json.RawMessage(b.String())}))
-	wantFieldError(t, errs, "metadata", "after sanitizing")
+	e, errs := decodeOne(t, ev(t, map[string]any{"metadata": json.RawMessage(b.String())}))
+	if len(errs) != 0 {
+		t.Fatalf("errors %v, want none", errs)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(e.Metadata, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 1300 || m["pin0"] != "[REDACTED]" || m["pin1299"] != "[REDACTED]" || len(e.Metadata) <= 16384 {
+		t.Errorf("metadata of %d keys, %d bytes, pin0 %v: want the 1300 keys redacted, over 16384 bytes", len(m), len(e.Metadata), m["pin0"])
+	}
 }
 
 func TestDecodeEvent_ReportsEveryErrorInFieldOrder(t *testing.T) {

@@ -103,4 +103,7 @@ func (e *BodyError) Error() string { return e.Message }
 type Accepted struct {
 	Index int
 	Event Event
+	// SentID is the event_id the client sent ("" when Event.EventID was
+	// assigned by the server), for a rejection of the event after decoding.
+	SentID string
 }

@@ -181,7 +181,7 @@ func applyIngestScope(key auth.Key, accepted []domain.Accepted, rejected []domai
 		if a.Event.CommunityID == "" {
 			msg = "is required: " + key.ScopeDescription()
 		}
-		rejected = append(rejected, domain.Rejection{Index: a.Index, EventID: a.Event.EventID,
+		rejected = append(rejected, domain.Rejection{Index: a.Index, EventID: a.SentID,
 			Errors: []domain.FieldError{{Field: "community_id", Message: msg}}})
 	}
 	sortRejections(rejected)

@@ -199,7 +199,7 @@ func TestIngest_ScopedKeyAcceptsOnlyItsCommunities(t *testing.T) {
 	_, key := h.key(auth.RoleIngest, mine)
 	body := fmt.Sprintf(`{"events":[
 		{"event_type":"member.created","user_id":%q,"community_id":%q},
-		{"event_type":"member.created","user_id":%q,"community_id":%q},
+		{"event_type":"member.created","user_id":%q,"community_id":%q,"event_id":"sent-1"},
 		{"event_type":"github.push"}
 	]}`, uuid.NewString(), mine, uuid.NewString(), other)
 	r := h.post(key, body)
@@ -208,6 +208,18 @@ func TestIngest_ScopedKeyAcceptsOnlyItsCommunities(t *testing.T) {
 	}
 	if !strings.Contains(string(r.raw), mine.String()) || strings.Count(string(r.raw), `"community_id"`) != 2 {
 		t.Errorf("rejections should name the scope on community_id: %s", r.raw)
+	}
+	// A rejection names the event_id the client sent, and none the server
+	// would have assigned (that event is not stored).
+	rej, _ := r.body["rejected"].([]any)
+	if len(rej) != 2 {
+		t.Fatalf("rejected %s", r.raw)
+	}
+	if id := rej[0].(map[string]any)["event_id"]; id != "sent-1" {
+		t.Errorf("rejection 0: event_id %v, want the one sent", id)
+	}
+	if id, ok := rej[1].(map[string]any)["event_id"]; ok {
+		t.Errorf("rejection 1: event_id %v for an event sent without one", id)
 	}
 	// Nothing in scope: 400.
 	if r := h.post(key, fmt.Sprintf(`{"event_type":"community.created","community_id":%q}`, other)); r.status != 400 {
