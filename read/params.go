@@ -187,7 +187,7 @@ func (p *params) window(now time.Time, maxRange int, why string) window {
 	}
 	days := int(to.Sub(from)/(24*time.Hour)) + 1
 	if days > maxRange {
-		p.fail("to", "is %d days after from; a range may span at most %d days%s", days-1, maxRange, why)
+		p.fail("to", "makes a range of %d days (from and to included); a range may span at most %d days%s", days, maxRange, why)
 		return window{}
 	}
 	w := window{from: from, to: to, loc: loc, tz: tz, dayStarts: make([]time.Time, days)}

@@ -2,6 +2,7 @@ package read
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,6 +77,11 @@ func TestParams_RangeLimitsAreInclusive(t *testing.T) {
 	one := getJSON[overviewView](t, f, unscoped, "/api/v1/analytics/overview?from=2026-11-21&to=2026-11-21")
 	if len(one.Daily) != 1 {
 		t.Fatalf("%d days, want 1", len(one.Daily))
+	}
+	// One day too many: the message counts the days as the limit does.
+	p := f.wantProblem(t, unscoped, "/api/v1/analytics/overview?from=2025-01-01&to=2026-01-02", http.StatusBadRequest, "to")
+	if msg := p.Errors[0].Message; !strings.Contains(msg, "range of 367 days") || !strings.Contains(msg, "at most 366 days") {
+		t.Errorf("message %q: want the range's 367 days and the limit of 366", msg)
 	}
 }
 
