@@ -25,7 +25,8 @@ func TestRunner_BatchesWaitForWritersNotForOtherProjectors(t *testing.T) {
 	r := newRunner(t, pool, projections.Config{Projections: []string{"event_counts"}})
 	g := newGen(11)
 
-	// withXid runs inside a transaction holding an xid, begun on conn.
+	// withXid runs inside within a transaction begun by begin (tagged as a
+	// projector's when tag is set) that holds an xid.
 	withXid := func(t *testing.T, begin func() (pgx.Tx, error), tag bool, inside func()) {
 		t.Helper()
 		tx, err := begin()

@@ -110,14 +110,15 @@ func (r *Runner) startRebuild(ctx context.Context, name string, hold *pgx.Conn) 
 // fill's long copies and index builds.
 func (r *Runner) holdConn(ctx context.Context) (*pgx.Conn, error) {
 	cfg := r.pool.Config().ConnConfig.Copy()
-	cfg.RuntimeParams["application_name"] = projectorApplicationName
+	cfg.RuntimeParams["application_name"] = ApplicationName
 	return pgx.ConnectConfig(ctx, cfg)
 }
 
-// projectorApplicationName tags the transactions of projectors and
-// rebuilds, which never write activities; ActivityRangeEnd and
-// ProjectorPlanSettings spell it too.
-const projectorApplicationName = "activity-projector"
+// ApplicationName tags the transactions of projectors and rebuilds, which
+// never write activities, so no batch waits for them (ActivityRangeEnd and
+// ProjectorPlanSettings spell it too). No connection that writes activities
+// may use it.
+const ApplicationName = "activity-projector"
 
 // Rebuild rebuilds the projection called name from the log and returns when
 // reads use the rebuilt version. A rebuild already running is finished

@@ -388,10 +388,11 @@ type stepResult struct {
 // step applies, in one transaction, the next batch of at most maxRows
 // activities after version's checkpoint to version, and moves the checkpoint
 // by compare-and-set. The batch holds only rows of transactions older than
-// every running one that may write activities (ActivityRangeEnd), and, when below is not math.MaxInt64, only rows with
-// tx_id < below; then an unfilled batch ends at endOfTx(below), so the rows
-// with tx_id >= below are left for later batches. wait chooses between
-// waiting for the version's advisory lock and giving up at once.
+// every running one that may write activities (ActivityRangeEnd), and, when
+// below is not math.MaxInt64, only rows with tx_id < below; then an unfilled
+// batch ends at endOfTx(below), so the rows with tx_id >= below are left for
+// later batches. wait chooses between waiting for the version's advisory lock
+// and giving up at once.
 func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows int, below int64, wait bool) (res stepResult, err error) {
 	start := r.cfg.Now()
 	tx, err := r.pool.Begin(ctx)

@@ -7,6 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/activity-dev/activity/projections"
 )
 
 // config is everything main reads from the environment.
@@ -102,4 +106,20 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// checkApplicationName refuses a DATABASE_URL (or PGAPPNAME) that names the
+// application name projector transactions are tagged with: projectors do not
+// wait for transactions under that name, so a writer connecting under it
+// could commit activities a projector has already passed
+// (docs/PROJECTIONS.md, "Exactly once").
+func checkApplicationName(databaseURL string) error {
+	pc, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		return nil // reported where the URL is used
+	}
+	if pc.RuntimeParams["application_name"] == projections.ApplicationName {
+		return fmt.Errorf("DATABASE_URL: application_name %q is reserved for the projectors' own transactions; choose another", projections.ApplicationName)
+	}
+	return nil
 }

@@ -43,6 +43,9 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 		return fmt.Errorf("a command is required")
 	}
 	cfg := configFromEnv()
+	if err := checkApplicationName(cfg.DatabaseURL); err != nil {
+		return err
+	}
 	switch args[0] {
 	case "serve":
 		return serve(ctx, cfg, args[1:], log)
