@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -9,3 +10,34 @@ import (
 // HoldConn is holdConn, for tests: a connection of the kind a rebuild's
 // bulk fill writes on.
 func (r *Runner) HoldConn(ctx context.Context) (*pgx.Conn, error) { return r.holdConn(ctx) }
+
+// TrySwitch is trySwitch for the projection called name.
+func (r *Runner) TrySwitch(ctx context.Context, name string) (bool, error) {
+	p, err := Lookup(name)
+	if err != nil {
+		return false, err
+	}
+	switched, _, err := r.trySwitch(ctx, p)
+	return switched, err
+}
+
+// ApplyVersion applies to version of the projection called name, batch
+// after batch, everything committed now.
+func (r *Runner) ApplyVersion(ctx context.Context, name string, version int32) error {
+	p, err := Lookup(name)
+	if err != nil {
+		return err
+	}
+	for {
+		res, err := r.step(ctx, p, version, r.cfg.BatchSize, math.MaxInt64, true)
+		if err != nil || !res.full {
+			return err
+		}
+	}
+}
+
+// LockKey is the advisory lock key of the projection called name.
+func LockKey(name string) int32 {
+	p, _ := Lookup(name)
+	return p.lockKey
+}

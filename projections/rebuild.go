@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/activity-dev/activity/internal/db"
 )
@@ -230,12 +231,36 @@ func (r *Runner) finishRebuild(ctx context.Context, name string, version int32) 
 	if err != nil {
 		return fmt.Errorf("%s: watermark: %w", name, err)
 	}
+	// retry says whether to go on after err: after a transient failure,
+	// a few times in a row, once a backoff has passed.
+	failures := 0
+	retry := func(err error) bool {
+		if err == nil {
+			failures = 0
+			return true
+		}
+		failures++
+		if !transient(err) || failures > maxTransientRetries || ctx.Err() != nil {
+			return false
+		}
+		r.log.Warn("projection rebuild: transient failure; retrying", "projection", name, "version", version, "err", err)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(min(r.cfg.MinBackoff<<failures, r.cfg.MaxBackoff)):
+			return true
+		}
+	}
 	for {
 		res, err := r.step(ctx, p, version, r.cfg.RebuildBatch, w, true)
 		if err != nil {
+			if retry(err) {
+				continue
+			}
 			r.recordFailure(ctx, p, version, err)
 			return err
 		}
+		retry(nil)
 		if res.gone {
 			return r.rebuildOutcome(ctx, name, version)
 		}
@@ -248,6 +273,9 @@ func (r *Runner) finishRebuild(ctx context.Context, name string, version int32) 
 	for {
 		res, err := r.step(ctx, p, version, r.cfg.BatchSize, math.MaxInt64, true)
 		if err != nil {
+			if retry(err) {
+				continue
+			}
 			r.recordFailure(ctx, p, version, err)
 			return err
 		}
@@ -255,12 +283,17 @@ func (r *Runner) finishRebuild(ctx context.Context, name string, version int32) 
 			return r.rebuildOutcome(ctx, name, version)
 		}
 		if res.full {
+			retry(nil)
 			continue
 		}
 		switched, old, err := r.trySwitch(ctx, p)
 		if err != nil {
+			if retry(err) {
+				continue
+			}
 			return err
 		}
+		retry(nil)
 		if switched {
 			r.dropVersion(ctx, p, old, version)
 			return nil
@@ -281,6 +314,25 @@ func (r *Runner) finishRebuild(ctx context.Context, name string, version int32) 
 
 // errRebuildPending says a rebuild has not switched yet.
 var errRebuildPending = errors.New("rebuild not switched yet")
+
+// errCheckpointMoved says a batch's compare-and-set found its checkpoint
+// moved by another process (a switch) and rolled back.
+var errCheckpointMoved = errors.New("checkpoint moved")
+
+// maxTransientRetries bounds how many transient failures in a row a rebuild
+// goes past before it reports the last.
+const maxTransientRetries = 10
+
+// transient reports a failure a retry gets past: a deadlock or
+// serialization failure PostgreSQL resolved by rolling this transaction
+// back, or a checkpoint another process moved under a batch.
+func transient(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40P01" || pe.Code == "40001" // deadlock_detected, serialization_failure
+	}
+	return errors.Is(err, errCheckpointMoved)
+}
 
 // rebuildOutcome is nil when reads use version (or a newer one) of name,
 // errRebuildPending while version is still being built, and an error when

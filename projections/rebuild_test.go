@@ -398,3 +398,73 @@ func rebuildBatchByBatch(t *testing.T, cfg projections.Config) {
 		}
 	}
 }
+
+// TestRebuild_TheSwitchWaitsForABatchOfTheNextVersion: the switch applies
+// the rest of the log to the next version; a batch of that version running
+// in another process at the same time would write the same rows and then
+// wait for the checkpoint the switch holds — a deadlock, which failed
+// `activity projections rebuild` now and then under live projectors. The
+// switch takes the version's applier lock first, so it waits for the batch.
+func TestRebuild_TheSwitchWaitsForABatchOfTheNextVersion(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx := context.Background()
+	g := newGen(23)
+	if err := insertTx(ctx, pool, g.batch(100)); err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, pool, projections.Config{Projections: []string{"event_counts"}})
+	if err := r.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.StartRebuild(ctx, "event_counts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ApplyVersion(ctx, "event_counts", st.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := insertTx(ctx, pool, g.batch(50)); err != nil { // for the switch to apply
+		t.Fatal(err)
+	}
+	if err := r.ApplyVersion(ctx, "event_counts", st.Version-1); err != nil {
+		t.Fatal(err)
+	}
+
+	// A batch of the next version, as another process's, holds its lock.
+	batch, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer batch.Rollback(context.Background()) //nolint:errcheck
+	if _, err := batch.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", projections.LockKey("event_counts"), st.Version); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		switched bool
+		err      error
+	}
+	done := make(chan result, 1)
+	go func() {
+		switched, err := r.TrySwitch(ctx, "event_counts")
+		done <- result{switched, err}
+	}()
+	select {
+	case res := <-done:
+		t.Fatalf("the switch went ahead (switched %v, err %v) while a batch of the version held its lock", res.switched, res.err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if err := batch.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-done:
+		if !res.switched || res.err != nil {
+			t.Fatalf("after the batch: switched %v, err %v", res.switched, res.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the switch did not finish after the batch ended")
+	}
+	catchUp(t, newRunner(t, pool, projections.Config{}))
+	assertRollupsMatchLog(t, pool)
+}

@@ -478,7 +478,7 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 	if n != 1 {
 		// A switch moved (or dropped) it under this batch: roll back, and the
 		// next round starts from where it is now.
-		return res, fmt.Errorf("%s v%d: checkpoint moved from %s under this batch", p.Name, version, from)
+		return res, fmt.Errorf("%s v%d: %w from %s under this batch", p.Name, version, errCheckpointMoved, from)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return res, fmt.Errorf("%s v%d: commit: %w", p.Name, version, err)
@@ -514,6 +514,14 @@ func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, ol
 		return false, 0, nil
 	}
 	old, next := proj.CurrentVersion, proj.NextVersion.Int32
+	// The next version's applier lock, as a batch of it takes: a batch
+	// (of another process) running while this applies the rest to the next
+	// version would write the same rows and then wait for its checkpoint,
+	// which this holds — a deadlock. (No batch waits for the projections row
+	// this holds, so taking the lock after it cannot deadlock.)
+	if err := q.ProjectionLock(ctx, db.ProjectionLockParams{Key: p.lockKey, Version: next}); err != nil {
+		return false, 0, fmt.Errorf("%s: switch: lock v%d: %w", p.Name, next, err)
+	}
 	var curPos Position
 	cur, err := q.CheckpointGetForUpdate(ctx, db.CheckpointGetForUpdateParams{Name: p.Name, Version: old})
 	switch {
