@@ -41,3 +41,9 @@ func LockKey(name string) int32 {
 	p, _ := Lookup(name)
 	return p.lockKey
 }
+
+// DropVersion is dropVersion for the projection called name.
+func (r *Runner) DropVersion(ctx context.Context, name string, old, current int32) {
+	p, _ := Lookup(name)
+	r.dropVersion(ctx, p, old, current)
+}

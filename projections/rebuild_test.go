@@ -468,3 +468,60 @@ func TestRebuild_TheSwitchWaitsForABatchOfTheNextVersion(t *testing.T) {
 	catchUp(t, newRunner(t, pool, projections.Config{}))
 	assertRollupsMatchLog(t, pool)
 }
+
+// TestRebuild_DroppingAnOldVersionWaitsForItsLastBatch: after a switch, a
+// batch of the old version that began before it may still be inserting rows
+// (it will fail its compare-and-set); deleting the old version's rows at the
+// same time deadlocked now and then. The delete takes the old version's
+// applier lock first, so it waits for that batch.
+func TestRebuild_DroppingAnOldVersionWaitsForItsLastBatch(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx := context.Background()
+	if err := insertTx(ctx, pool, newGen(29).batch(60)); err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, pool, projections.Config{Projections: []string{"community_stats"}})
+	if err := r.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows := func() int {
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM community_stats WHERE version = 1").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if rows() == 0 {
+		t.Fatal("version 1 holds no rows to drop")
+	}
+	batch, err := pool.Begin(ctx) // a batch of version 1, as another process's
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer batch.Rollback(context.Background()) //nolint:errcheck
+	if _, err := batch.Exec(ctx, "SELECT pg_advisory_xact_lock($1, 1)", projections.LockKey("community_stats")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { r.DropVersion(ctx, "community_stats", 1, 2); close(done) }()
+	select {
+	case <-done:
+		t.Fatal("the old version's rows were deleted while a batch of it held its lock")
+	case <-time.After(500 * time.Millisecond):
+	}
+	if n := rows(); n == 0 {
+		t.Fatal("the old version's rows went while a batch of it held its lock")
+	}
+	if err := batch.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("dropping the old version did not finish after the batch ended")
+	}
+	if n := rows(); n != 0 {
+		t.Fatalf("%d rows of the old version left", n)
+	}
+}

@@ -584,7 +584,16 @@ func (r *Runner) dropVersion(ctx context.Context, p Projection, old, current int
 			return
 		}
 		vacuum = partitionName(p.table, current)
-	} else if err := p.deleteVersion(ctx, r.q, old); err != nil {
+	} else if err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		// A batch of the old version that began before the switch (its
+		// compare-and-set will fail) may still be inserting the rows this
+		// deletes; the two would deadlock. Its applier lock waits for it.
+		q := r.q.WithTx(tx)
+		if err := q.ProjectionLock(ctx, db.ProjectionLockParams{Key: p.lockKey, Version: old}); err != nil {
+			return err
+		}
+		return p.deleteVersion(ctx, q, old)
+	}); err != nil {
 		r.log.Warn("deleting the old version's rows failed", "projection", p.Name, "version", old, "err", err)
 		return
 	}
