@@ -30,7 +30,9 @@ type SegmentConfig struct {
 	// Limits are the event limits of the main ingest, applied to mapped events.
 	Limits domain.Limits
 	// MaxMessageBytes bounds one message (and so the body of /v1/track and
-	// /v1/identify). Default 32000 (Segment's "32 KB").
+	// /v1/identify). Default 32768: Segment's "32 KB" as analytics-python
+	// and analytics-node count it (32 KiB; analytics-go's 32000 fits), so a
+	// message an SDK sends never costs its whole batch a 413.
 	MaxMessageBytes int
 	// MaxBatchBytes bounds the decoded body of /v1/batch and /v1/import.
 	// Default 500000 (Segment's "500 KB").
@@ -49,7 +51,7 @@ type SegmentConfig struct {
 
 func (c *SegmentConfig) setDefaults() {
 	if c.MaxMessageBytes <= 0 {
-		c.MaxMessageBytes = 32000
+		c.MaxMessageBytes = 32 << 10
 	}
 	if c.MaxBatchBytes <= 0 {
 		c.MaxBatchBytes = 500000

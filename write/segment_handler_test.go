@@ -523,10 +523,10 @@ func TestSegment_RefusesBodiesOverTheLimitsOrNotJSON(t *testing.T) {
 		name, path, ctype, body string
 		want                    int
 	}{
-		{"track over 32 KB", "/v1/track", "application/json", `{"userId":"u","event":"x","properties":{"p":"` + big(32000) + `"}}`, 413},
-		{"identify over 32 KB", "/v1/identify", "application/json", `{"userId":"u","traits":{"p":"` + big(32000) + `"}}`, 413},
+		{"track over 32 KiB", "/v1/track", "application/json", `{"userId":"u","event":"x","properties":{"p":"` + big(32768) + `"}}`, 413},
+		{"identify over 32 KiB", "/v1/identify", "application/json", `{"userId":"u","traits":{"p":"` + big(32768) + `"}}`, 413},
 		{"batch over 500 KB", "/v1/batch", "application/json", `{"batch":[` + strings.Repeat(`{"type":"track","userId":"u","event":"`+big(20000)+`"},`, 25) + item + `]}`, 413},
-		{"batch message over 32 KB", "/v1/batch", "application/json", `{"batch":[` + item + `,{"type":"track","userId":"u","event":"x","properties":{"p":"` + big(32000) + `"}}]}`, 413},
+		{"batch message over 32 KiB", "/v1/batch", "application/json", `{"batch":[` + item + `,{"type":"track","userId":"u","event":"x","properties":{"p":"` + big(32768) + `"}}]}`, 413},
 		{"batch of 2501 messages", "/v1/batch", "application/json", `{"batch":` + many + `}`, 400},
 		{"not JSON", "/v1/track", "application/json", `{"userId": "u", "event": `, 400},
 		{"batch not JSON", "/v1/batch", "application/json", `batch=1`, 400},
@@ -552,6 +552,26 @@ func TestSegment_RefusesBodiesOverTheLimitsOrNotJSON(t *testing.T) {
 	}
 	if f := e.failed(); len(f) != 0 {
 		t.Errorf("refused requests recorded dead letters: %+v", f)
+	}
+}
+
+// TestSegment_AcceptsMessagesUpTo32KiB: "32 KB" as analytics-python and
+// analytics-node count it (32,768 bytes), so a message they send is never
+// refused with its whole batch.
+func TestSegment_AcceptsMessagesUpTo32KiB(t *testing.T) {
+	t.Parallel()
+	e := newSegmentEnv(t, segmentEnvOptions{noWriter: true})
+	msg := `{"type":"track","userId":"u","event":"x","properties":{"p":"` + strings.Repeat("x", 32700-60) + `"}}`
+	for path, body := range map[string]string{"/v1/track": msg, "/v1/batch": `{"batch":[` + msg + `]}`} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth(e.ingest, "")
+		if status, out := e.do(req); status != http.StatusOK {
+			t.Errorf("%s: a %d-byte message: %d %s, want 200", path, len(msg), status, out)
+		}
+	}
+	if n, _ := e.queue.Backlog(context.Background()); n != 2 {
+		t.Errorf("queued %d entries, want 2", n)
 	}
 }
 

@@ -932,7 +932,7 @@ func segmentCorpus(ids *corpusIDs) []hostile {
 		for _, m := range malformedBodies {
 			want := under500
 			switch {
-			case route != "/v1/batch" && len(m.body) > 32000:
+			case route != "/v1/batch" && len(m.body) > 32<<10:
 				want = http.StatusRequestEntityTooLarge
 			case m.syntax:
 				want = http.StatusBadRequest
@@ -956,7 +956,7 @@ func segmentCorpus(ids *corpusIDs) []hostile {
 			if strings.Contains(v.raw, "\xff") || strings.Contains(v.raw, "\x00") {
 				want = http.StatusBadRequest
 			}
-			if len(v.raw) > 32000 {
+			if len(v.raw) > 32<<10 {
 				want = http.StatusRequestEntityTooLarge
 			}
 			body := track(map[string]string{f: v.raw})
@@ -974,7 +974,7 @@ func segmentCorpus(ids *corpusIDs) []hostile {
 		if want == http.StatusAccepted {
 			want = http.StatusOK
 		}
-		if len(v.raw) > 32000 {
+		if len(v.raw) > 32<<10 {
 			want = under500
 		}
 		cs = append(cs,
