@@ -3,12 +3,15 @@ package projections_test
 import (
 	"context"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/activity-dev/activity/projections"
 )
@@ -409,25 +412,9 @@ func TestRebuild_TheSwitchWaitsForABatchOfTheNextVersion(t *testing.T) {
 	t.Parallel()
 	pool := newDB(t)
 	ctx := context.Background()
-	g := newGen(23)
-	if err := insertTx(ctx, pool, g.batch(100)); err != nil {
-		t.Fatal(err)
-	}
 	r := newRunner(t, pool, projections.Config{Projections: []string{"event_counts"}})
-	if err := r.CatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	st, err := r.StartRebuild(ctx, "event_counts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.ApplyVersion(ctx, "event_counts", st.Version); err != nil {
-		t.Fatal(err)
-	}
-	if err := insertTx(ctx, pool, g.batch(50)); err != nil { // for the switch to apply
-		t.Fatal(err)
-	}
-	if err := r.ApplyVersion(ctx, "event_counts", st.Version-1); err != nil {
+	st := rebuildBehindTheCurrentVersion(t, pool, r, newGen(23))
+	if err := r.ApplyVersion(ctx, "event_counts", st.Version-1); err != nil { // for the switch to apply
 		t.Fatal(err)
 	}
 
@@ -524,4 +511,78 @@ func TestRebuild_DroppingAnOldVersionWaitsForItsLastBatch(t *testing.T) {
 	if n := rows(); n != 0 {
 		t.Fatalf("%d rows of the old version left", n)
 	}
+}
+
+// TestRunner_ABatchASwitchOutranIsNotAFailure: a batch of the old version
+// that was running when the switch happened fails its compare-and-set and
+// rolls back. That is the design, not a failing projector: no failure is
+// counted (dashboards alert on them) and no error reaches the loop.
+func TestRunner_ABatchASwitchOutranIsNotAFailure(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx := context.Background()
+	metrics := projections.NewMetrics(prometheus.NewRegistry())
+	r, err := projections.NewRunner(pool, projections.Config{Projections: []string{"event_counts"}}, nil, metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := rebuildBehindTheCurrentVersion(t, pool, r, newGen(31))
+	// Hold the old version's platform-wide month rows, which its next batch
+	// updates, so that batch waits in the middle.
+	hold, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback(context.Background()) //nolint:errcheck
+	if _, err := hold.Exec(ctx, `SELECT 1 FROM event_counts WHERE version = $1 AND res = 'm'
+		AND community_id = 'ffffffff-ffff-ffff-ffff-ffffffffffff' AND event_type = '' FOR UPDATE`, st.Version-1); err != nil {
+		t.Fatal(err)
+	}
+	caught := make(chan error, 1)
+	go func() { caught <- r.CatchUp(ctx) }()
+	waitFor(t, "the old version's batch to wait for the held rows", 10*time.Second, func() (bool, error) {
+		var n int
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%EventCountsApply%'`).Scan(&n)
+		return n > 0, err
+	})
+	if switched, err := r.TrySwitch(ctx, "event_counts"); !switched || err != nil {
+		t.Fatalf("switch: %v %v", switched, err)
+	}
+	if err := hold.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-caught; err != nil {
+		t.Errorf("CatchUp: %v, want no error for a batch the switch outran", err)
+	}
+	if n := testutil.ToFloat64(metrics.Failures.WithLabelValues("event_counts")); n != 0 {
+		t.Errorf("%v failures counted, want 0", n)
+	}
+	catchUp(t, newRunner(t, pool, projections.Config{}))
+	assertRollupsMatchLog(t, pool)
+}
+
+// rebuildBehindTheCurrentVersion applies a history to event_counts with r,
+// starts its rebuild and fills the new version, then commits more
+// activities that neither version has applied yet.
+func rebuildBehindTheCurrentVersion(t *testing.T, pool *pgxpool.Pool, r *projections.Runner, g *gen) projections.RebuildStart {
+	t.Helper()
+	ctx := context.Background()
+	if err := insertTx(ctx, pool, g.batch(100)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.StartRebuild(ctx, "event_counts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ApplyVersion(ctx, "event_counts", st.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := insertTx(ctx, pool, g.batch(50)); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

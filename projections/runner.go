@@ -356,6 +356,13 @@ func (r *Runner) round(ctx context.Context, p Projection, size int) (full bool, 
 	var errs []error
 	for _, cp := range cps {
 		res, err := r.step(ctx, p, cp.Version, size, math.MaxInt64, false)
+		if errors.Is(err, errCheckpointMoved) {
+			// A switch moved or dropped the version's checkpoint under the
+			// batch, which rolled back: not a failure (no alert, no backoff);
+			// the next round starts from where the checkpoint is now.
+			r.log.Info("projection batch rolled back: a switch moved its checkpoint", "projection", p.Name, "version", cp.Version)
+			continue
+		}
 		if err != nil {
 			r.recordFailure(ctx, p, cp.Version, err)
 			errs = append(errs, err)
