@@ -469,9 +469,13 @@ func TestRebuild_DroppingAnOldVersionWaitsForItsLastBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRunner(t, pool, projections.Config{Projections: []string{"community_stats"}})
-	if err := r.CatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	waitFor(t, "community_stats to catch up", 20*time.Second, func() (bool, error) {
+		if err := r.CatchUp(ctx); err != nil {
+			return false, err
+		}
+		st, err := r.StatusOf(ctx, "community_stats")
+		return st.RowsBehind == 0, err
+	})
 	rows := func() int {
 		var n int
 		if err := pool.QueryRow(ctx, "SELECT count(*) FROM community_stats WHERE version = 1").Scan(&n); err != nil {
@@ -571,16 +575,26 @@ func rebuildBehindTheCurrentVersion(t *testing.T, pool *pgxpool.Pool, r *project
 	if err := insertTx(ctx, pool, g.batch(100)); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.CatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// Another test's transaction on this server can hold batches back a
+	// moment: apply until nothing committed is left.
+	waitFor(t, "event_counts to catch up", 20*time.Second, func() (bool, error) {
+		if err := r.CatchUp(ctx); err != nil {
+			return false, err
+		}
+		st, err := r.StatusOf(ctx, "event_counts")
+		return st.RowsBehind == 0, err
+	})
 	st, err := r.StartRebuild(ctx, "event_counts")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.ApplyVersion(ctx, "event_counts", st.Version); err != nil {
-		t.Fatal(err)
-	}
+	waitFor(t, "the rebuilt version to catch up", 20*time.Second, func() (bool, error) {
+		if err := r.ApplyVersion(ctx, "event_counts", st.Version); err != nil {
+			return false, err
+		}
+		st, err := r.StatusOf(ctx, "event_counts")
+		return st.Next != nil && st.Next.RowsBehind == 0, err
+	})
 	if err := insertTx(ctx, pool, g.batch(50)); err != nil {
 		t.Fatal(err)
 	}
