@@ -195,7 +195,7 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read only
 	q := db.New(tx)
-	if err := q.ProjectorPlanSettings(ctx); err != nil {
+	if err := q.ProjectorPlanSettings(ctx, ApplicationName); err != nil {
 		return nil, nil, 0, nil, err
 	}
 	ts, err := q.ActivityTimeSpan(ctx, w)

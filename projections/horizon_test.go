@@ -35,7 +35,7 @@ func TestRunner_BatchesWaitForWritersNotForOtherProjectors(t *testing.T) {
 		}
 		defer tx.Rollback(context.Background()) //nolint:errcheck
 		if tag {
-			if err := db.New(tx).ProjectorPlanSettings(ctx); err != nil {
+			if err := db.New(tx).ProjectorPlanSettings(ctx, projections.ApplicationName); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -106,7 +107,7 @@ func dropPartitionsExcept(ctx context.Context, pool *pgxpool.Pool, table string,
 	}
 	for _, p := range parts {
 		v, ok := partitionVersion(table, p.Name)
-		if !ok || containsVersion(keep, v) {
+		if !ok || slices.Contains(keep, v) {
 			continue
 		}
 		if err := dropPartition(ctx, pool, table, v); err != nil {
@@ -124,15 +125,6 @@ func partitionVersion(table, name string) (int32, bool) {
 	}
 	v, err := strconv.ParseInt(s, 10, 32)
 	return int32(v), err == nil
-}
-
-func containsVersion(vs []int32, v int32) bool {
-	for _, x := range vs {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // indexStatements turns the definitions of the parent's indexes into the

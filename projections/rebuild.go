@@ -116,8 +116,8 @@ func (r *Runner) holdConn(ctx context.Context) (*pgx.Conn, error) {
 }
 
 // ApplicationName tags the transactions of projectors and rebuilds, which
-// never write activities, so no batch waits for them (ActivityRangeEnd and
-// ProjectorPlanSettings spell it too). No connection that writes activities
+// never write activities, so no batch waits for them (ProjectorPlanSettings
+// sets it, ActivityRangeEnd skips it). No connection that writes activities
 // may use it.
 const ApplicationName = "activity-projector"
 
@@ -231,14 +231,11 @@ func (r *Runner) finishRebuild(ctx context.Context, name string, version int32) 
 	if err != nil {
 		return fmt.Errorf("%s: watermark: %w", name, err)
 	}
-	// retry says whether to go on after err: after a transient failure,
-	// a few times in a row, once a backoff has passed.
+	// retry says whether to go on after err: after a transient failure, up
+	// to maxTransientRetries in a row (failures counts them; a step that
+	// succeeds resets it), once a backoff has passed.
 	failures := 0
 	retry := func(err error) bool {
-		if err == nil {
-			failures = 0
-			return true
-		}
 		failures++
 		if !transient(err) || failures > maxTransientRetries || ctx.Err() != nil {
 			return false
@@ -260,7 +257,7 @@ func (r *Runner) finishRebuild(ctx context.Context, name string, version int32) 
 			r.recordFailure(ctx, p, version, err)
 			return err
 		}
-		retry(nil)
+		failures = 0
 		if res.gone {
 			return r.rebuildOutcome(ctx, name, version)
 		}
@@ -283,7 +280,7 @@ func (r *Runner) finishRebuild(ctx context.Context, name string, version int32) 
 			return r.rebuildOutcome(ctx, name, version)
 		}
 		if res.full {
-			retry(nil)
+			failures = 0
 			continue
 		}
 		switched, old, err := r.trySwitch(ctx, p)
@@ -293,7 +290,7 @@ func (r *Runner) finishRebuild(ctx context.Context, name string, version int32) 
 			}
 			return err
 		}
-		retry(nil)
+		failures = 0
 		if switched {
 			r.dropVersion(ctx, p, old, version)
 			return nil

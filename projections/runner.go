@@ -423,7 +423,7 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 		}
 	}
 	res.locked = true
-	if err := q.ProjectorPlanSettings(ctx); err != nil {
+	if err := q.ProjectorPlanSettings(ctx, ApplicationName); err != nil {
 		return res, fmt.Errorf("%s v%d: plan settings: %w", p.Name, version, err)
 	}
 	// Not FOR UPDATE: see CheckpointGet. The advisory lock admits one
@@ -441,7 +441,9 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 	if err := q.ProjectorEnableSort(ctx, false); err != nil {
 		return res, fmt.Errorf("%s v%d: plan settings: %w", p.Name, version, err)
 	}
-	end, err := q.ActivityRangeEnd(ctx, db.ActivityRangeEndParams{AfterTx: from.Tx, AfterID: from.ID, BelowTx: below, MaxRows: int32(maxRows)})
+	end, err := q.ActivityRangeEnd(ctx, db.ActivityRangeEndParams{
+		AfterTx: from.Tx, AfterID: from.ID, BelowTx: below, MaxRows: int32(maxRows), ProjectorApplicationName: ApplicationName,
+	})
 	if err == nil || errors.Is(err, pgx.ErrNoRows) {
 		if serr := q.ProjectorEnableSort(ctx, true); serr != nil {
 			return res, fmt.Errorf("%s v%d: plan settings: %w", p.Name, version, serr)
@@ -510,7 +512,7 @@ func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, ol
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
 	q := r.q.WithTx(tx)
-	if err := q.ProjectorPlanSettings(ctx); err != nil {
+	if err := q.ProjectorPlanSettings(ctx, ApplicationName); err != nil {
 		return false, 0, fmt.Errorf("%s: switch: %w", p.Name, err)
 	}
 	proj, err := q.ProjectionGetForUpdate(ctx, p.Name)

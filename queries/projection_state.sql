@@ -132,7 +132,7 @@ SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows FROM (
           FROM pg_snapshot_xip(pg_current_snapshot()) AS x
           WHERE NOT EXISTS (
               SELECT 1 FROM pg_catalog.pg_stat_activity s
-              WHERE s.application_name = 'activity-projector'
+              WHERE s.application_name = @projector_application_name::text
                 AND s.backend_xid::text::bigint = x::text::bigint % 4294967296)
       ), @below_tx::bigint)
     ORDER BY a.tx_id, a.id
@@ -178,7 +178,7 @@ DELETE FROM community_stats WHERE version <> @keep::int;
 -- never writes activities, so other projectors' batches need not wait for
 -- it (ActivityRangeEnd); never call this in a transaction that does.
 SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true),
-       set_config('application_name', 'activity-projector', true);
+       set_config('application_name', @projector_application_name::text, true);
 
 -- name: ProjectorEnableSort :exec
 -- Sets enable_sort for the rest of the transaction. Off while

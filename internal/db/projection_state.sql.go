@@ -68,21 +68,22 @@ SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows FROM (
           FROM pg_snapshot_xip(pg_current_snapshot()) AS x
           WHERE NOT EXISTS (
               SELECT 1 FROM pg_catalog.pg_stat_activity s
-              WHERE s.application_name = 'activity-projector'
+              WHERE s.application_name = $3::text
                 AND s.backend_xid::text::bigint = x::text::bigint % 4294967296)
-      ), $3::bigint)
+      ), $4::bigint)
     ORDER BY a.tx_id, a.id
-    LIMIT $4::int
+    LIMIT $5::int
 ) b
 ORDER BY b.tx_id DESC, b.id DESC
 LIMIT 1
 `
 
 type ActivityRangeEndParams struct {
-	AfterTx int64
-	AfterID int64
-	BelowTx int64
-	MaxRows int32
+	AfterTx                  int64
+	AfterID                  int64
+	ProjectorApplicationName string
+	BelowTx                  int64
+	MaxRows                  int32
 }
 
 type ActivityRangeEndRow struct {
@@ -111,6 +112,7 @@ func (q *Queries) ActivityRangeEnd(ctx context.Context, arg ActivityRangeEndPara
 	row := q.db.QueryRow(ctx, activityRangeEnd,
 		arg.AfterTx,
 		arg.AfterID,
+		arg.ProjectorApplicationName,
 		arg.BelowTx,
 		arg.MaxRows,
 	)
@@ -553,7 +555,7 @@ func (q *Queries) ProjectorEnableSort(ctx context.Context, enable bool) error {
 
 const projectorPlanSettings = `-- name: ProjectorPlanSettings :exec
 SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true),
-       set_config('application_name', 'activity-projector', true)
+       set_config('application_name', $1::text, true)
 `
 
 // Starts every projector transaction. JIT compilation of plans that span
@@ -564,8 +566,8 @@ SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true),
 // The application name tags the transaction as a projector's, one that
 // never writes activities, so other projectors' batches need not wait for
 // it (ActivityRangeEnd); never call this in a transaction that does.
-func (q *Queries) ProjectorPlanSettings(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, projectorPlanSettings)
+func (q *Queries) ProjectorPlanSettings(ctx context.Context, projectorApplicationName string) error {
+	_, err := q.db.Exec(ctx, projectorPlanSettings, projectorApplicationName)
 	return err
 }
 
