@@ -16,8 +16,9 @@ import (
 // activities. A projector's transaction holding an xid (tagged by
 // ProjectorPlanSettings, as every batch and switch is) or a rebuild's
 // connection (a bulk fill copying and indexing for tens of seconds) does
-// not hold back rows committed after it began; any other transaction does,
-// since it might insert activities below them.
+// not hold back rows committed after it began, nor does a transaction of
+// another database on the server; any other transaction does, since it
+// might insert activities below them.
 func TestRunner_BatchesWaitForWritersNotForOtherProjectors(t *testing.T) {
 	t.Parallel()
 	pool := newDB(t)
@@ -51,9 +52,9 @@ func TestRunner_BatchesWaitForWritersNotForOtherProjectors(t *testing.T) {
 		}
 		return st.RowsBehind
 	}
-	// caughtUp polls until event_counts has applied everything: another
-	// test's transaction (this server's) can hold batches back a moment,
-	// the open one of a subtest would for ever.
+	// caughtUp polls until event_counts has applied everything: the open
+	// transaction of a subtest that may write activities would hold it
+	// back for ever.
 	caughtUp := func(t *testing.T) {
 		t.Helper()
 		waitFor(t, "event_counts to catch up", 20*time.Second, func() (bool, error) {
@@ -80,6 +81,21 @@ func TestRunner_BatchesWaitForWritersNotForOtherProjectors(t *testing.T) {
 				t.Fatal(err)
 			}
 			caughtUp(t)
+		})
+	})
+	t.Run("a transaction of another database", func(t *testing.T) {
+		cfg := pool.Config().ConnConfig.Copy()
+		cfg.Database = "postgres"
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background()) //nolint:errcheck
+		withXid(t, func() (pgx.Tx, error) { return conn.Begin(ctx) }, false, func() {
+			if err := insertTx(ctx, pool, g.batch(35)); err != nil {
+				t.Fatal(err)
+			}
+			caughtUp(t) // it cannot write this database's activities
 		})
 	})
 	t.Run("any other transaction", func(t *testing.T) {

@@ -575,8 +575,8 @@ func rebuildBehindTheCurrentVersion(t *testing.T, pool *pgxpool.Pool, r *project
 	if err := insertTx(ctx, pool, g.batch(100)); err != nil {
 		t.Fatal(err)
 	}
-	// Another test's transaction on this server can hold batches back a
-	// moment: apply until nothing committed is left.
+	// Apply until nothing committed is left (a batch stops below any
+	// running transaction of this database).
 	waitFor(t, "event_counts to catch up", 20*time.Second, func() (bool, error) {
 		if err := r.CatchUp(ctx); err != nil {
 			return false, err

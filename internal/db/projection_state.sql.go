@@ -68,8 +68,9 @@ SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows FROM (
           FROM pg_snapshot_xip(pg_current_snapshot()) AS x
           WHERE NOT EXISTS (
               SELECT 1 FROM pg_catalog.pg_stat_activity s
-              WHERE s.application_name = $3::text
-                AND s.backend_xid::text::bigint = x::text::bigint % 4294967296)
+              WHERE s.backend_xid::text::bigint = x::text::bigint % 4294967296
+                AND (s.application_name = $3::text
+                     OR s.datname <> current_database()))
       ), $4::bigint)
     ORDER BY a.tx_id, a.id
     LIMIT $5::int
@@ -99,15 +100,19 @@ type ActivityRangeEndRow struct {
 // batch.
 //
 // The running transactions that may write the log are those of this
-// statement's snapshot but the projectors' own: a projector transaction
-// (tagged by ProjectorPlanSettings, or a rebuild's connection) writes
-// rollups, never activities, so no batch waits for another projector's
-// write. The tag is read from pg_stat_activity after the snapshot was
-// taken (this is the transaction's first read of it), so an xid that is in
-// the snapshot and tagged belonged to a tagged transaction: a backend's
-// tag outlives its xid (PostgreSQL clears the xid before it resets a
-// SET LOCAL), and an xid assigned after the snapshot is not in it. A
-// transaction not tagged, or not visible in pg_stat_activity, counts.
+// statement's snapshot but the projectors' own and those of other
+// databases. A projector transaction (tagged by ProjectorPlanSettings, or a
+// rebuild's connection) writes rollups, never activities, so no batch waits
+// for another projector's write. A backend serves one database for its
+// whole life and writes only its tables, so no batch waits for a long
+// transaction of another application sharing the server either (xids, and
+// so snapshots, are the server's). The backends are read from
+// pg_stat_activity after the snapshot was taken (this is the transaction's
+// first read of it), so an xid that is in the snapshot and shown there
+// belonged to that backend's transaction: a backend's tag outlives its xid
+// (PostgreSQL clears the xid before it resets a SET LOCAL), and an xid
+// assigned after the snapshot is not in it. A transaction of this database
+// not tagged, or not visible in pg_stat_activity (a prepared one), counts.
 func (q *Queries) ActivityRangeEnd(ctx context.Context, arg ActivityRangeEndParams) (ActivityRangeEndRow, error) {
 	row := q.db.QueryRow(ctx, activityRangeEnd,
 		arg.AfterTx,
