@@ -278,9 +278,13 @@ func TestOpenAPI_LiveResponsesMatchDocument(t *testing.T) {
 		n, _ := q.ActivityCount(context.Background())
 		t.Errorf("the writer stored %d activities within 30s, want at least %d; read answers will be empty", n, ingested)
 	}
+	// Each projector applies them on its own: the user's figures can be
+	// there before the community's.
 	userPath := "/api/v1/analytics/user/" + user.String()
-	if !eventually(30*time.Second, func() bool { return api.status(http.MethodGet, userPath, adminKey) == http.StatusOK }) {
-		t.Errorf("GET %s did not answer 200 within 30s: are the projectors running?", userPath)
+	for _, path := range []string{userPath, "/api/v1/analytics/community/" + communityA.String()} {
+		if !eventually(30*time.Second, func() bool { return api.status(http.MethodGet, path, adminKey) == http.StatusOK }) {
+			t.Errorf("GET %s did not answer 200 within 30s: are the projectors running?", path)
+		}
 	}
 
 	// Read.
