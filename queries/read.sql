@@ -55,8 +55,9 @@ GROUP BY 1, 2;
 
 -- name: EventCountsTopCommunities :many
 -- The communities with the most events over the plan's pieces, with their
--- names and the number of communities with any event in them. As in
--- EventCountsSlots, whole rows come from the bucket index alone.
+-- names and the number of communities with any event in them. Whole rows
+-- come from event_counts_top_idx alone (the all-types rows of a tier by
+-- bucket, with their community and events).
 WITH p AS (
     SELECT unnest(@res::text[]) AS res, unnest(@lo::timestamptz[]) AS lo, unnest(@hi::timestamptz[]) AS hi,
            unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi

@@ -255,8 +255,9 @@ type EventCountsTopCommunitiesRow struct {
 }
 
 // The communities with the most events over the plan's pieces, with their
-// names and the number of communities with any event in them. As in
-// EventCountsSlots, whole rows come from the bucket index alone.
+// names and the number of communities with any event in them. Whole rows
+// come from event_counts_top_idx alone (the all-types rows of a tier by
+// bucket, with their community and events).
 func (q *Queries) EventCountsTopCommunities(ctx context.Context, arg EventCountsTopCommunitiesParams) ([]EventCountsTopCommunitiesRow, error) {
 	rows, err := q.db.Query(ctx, eventCountsTopCommunities,
 		arg.MaxRows,
