@@ -26,7 +26,8 @@ admin_url=$(echo "$DATABASE_URL" | sed -E "s#/[^/?]+([?]|\$)#/postgres\\1#")
 soak_url=$(echo "$DATABASE_URL" | sed -E "s#/[^/?]+([?]|\$)#/$db\\1#")
 work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-crashes() { grep -c "terminated by signal" "$PG_LOG" 2>/dev/null || echo 0; }
+# grep -c prints 0 (and fails) when nothing matches, nothing when the log is missing.
+crashes() { local n; n=$(grep -c "terminated by signal" "$PG_LOG" 2>/dev/null) || true; echo "${n:-0}"; }
 svc="" load="" redis=""
 cleanup() {
   [ -n "$load" ] && kill "$load" 2>/dev/null || true
