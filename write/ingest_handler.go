@@ -237,11 +237,30 @@ func isBatch(body []byte) bool {
 // (gzip or identity, else 415) and reads the decoded body up to max bytes
 // (413 beyond).
 func ReadJSONBody(r *http.Request, max int64) ([]byte, *problem.Problem) {
-	ct := r.Header.Get("Content-Type")
-	mt, _, err := mime.ParseMediaType(ct)
-	if ct == "" || err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+	if mediaType(r) != "application/json" {
 		return nil, problem.New(http.StatusUnsupportedMediaType, "send the body as JSON with 'Content-Type: application/json'")
 	}
+	return readBody(r, max)
+}
+
+// mediaType is the request's JSON media type (application/json or
+// application/*+json), text/plain, or "" for any other or none.
+func mediaType(r *http.Request) string {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case err != nil:
+		return ""
+	case mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"):
+		return "application/json"
+	case mt == "text/plain":
+		return mt
+	}
+	return ""
+}
+
+// readBody reads the body decoded by its Content-Encoding (gzip or
+// identity, else 415) up to max bytes (413 beyond).
+func readBody(r *http.Request, max int64) ([]byte, *problem.Problem) {
 	var rd io.Reader = r.Body
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":

@@ -119,6 +119,9 @@ func (h *SegmentHandler) Batch() http.Handler { return h.route("segment_batch", 
 
 func (h *SegmentHandler) route(name, typ string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allowCrossOrigin(w, r) {
+			return // a preflight, answered
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		if p := h.serve(rec, r, typ); p != nil {
 			problem.Write(rec, p)
@@ -144,7 +147,14 @@ func (h *SegmentHandler) serve(w http.ResponseWriter, r *http.Request, typ strin
 	if batch {
 		maxBody = h.cfg.MaxBatchBytes
 	}
-	body, p := ReadJSONBody(r, int64(maxBody))
+	// JSON, as application/json, or as text/plain: analytics.js sends its
+	// JSON so, which makes a browser's cross-origin POST a "simple" request
+	// (no preflight). Any other type, or none, is 415 as on /api/v1/events.
+	if mediaType(r) == "" {
+		return problem.New(http.StatusUnsupportedMediaType,
+			"send the body as JSON with 'Content-Type: application/json' (or text/plain, as analytics.js does)")
+	}
+	body, p := readBody(r, int64(maxBody))
 	if p != nil {
 		return p
 	}
@@ -330,4 +340,32 @@ func segmentReason(errs []domain.FieldError) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// allowCrossOrigin lets the browser SDKs (analytics.js, RudderStack's
+// JavaScript SDK) send from any site's pages and read the answer, as
+// Segment's API does: a write key is public in those pages anyway, and these
+// routes only take events in. It answers a preflight (OPTIONS, no key
+// needed) itself and reports that it did.
+func allowCrossOrigin(w http.ResponseWriter, r *http.Request) bool {
+	h := w.Header()
+	if origin := r.Header.Get("Origin"); origin != "" {
+		// The origin itself rather than "*", so that a request sent with
+		// credentials (cookies, which these routes ignore) is answered too.
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Add("Vary", "Origin")
+	}
+	if r.Method != http.MethodOptions {
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+	allow := r.Header.Get("Access-Control-Request-Headers") // e.g. RudderStack's AnonymousId
+	if allow == "" {
+		allow = "Authorization, Content-Type, Content-Encoding"
+	}
+	h.Set("Access-Control-Allow-Headers", allow)
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+	return true
 }

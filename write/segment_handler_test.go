@@ -145,10 +145,12 @@ func newSegmentEnv(t *testing.T, opt segmentEnvOptions) *segmentEnv {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/track", h.Track())
-	mux.Handle("POST /v1/identify", h.Identify())
-	mux.Handle("POST /v1/batch", h.Batch())
-	mux.Handle("POST /v1/import", h.Batch())
+	for _, method := range []string{http.MethodPost, http.MethodOptions} {
+		mux.Handle(method+" /v1/track", h.Track())
+		mux.Handle(method+" /v1/identify", h.Identify())
+		mux.Handle(method+" /v1/batch", h.Batch())
+		mux.Handle(method+" /v1/import", h.Batch())
+	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
@@ -531,7 +533,8 @@ func TestSegment_RefusesBodiesOverTheLimitsOrNotJSON(t *testing.T) {
 		{"not JSON", "/v1/track", "application/json", `{"userId": "u", "event": `, 400},
 		{"batch not JSON", "/v1/batch", "application/json", `batch=1`, 400},
 		{"invalid UTF-8", "/v1/track", "application/json", "{\"userId\":\"u\xff\",\"event\":\"x\"}", 400},
-		{"text/plain", "/v1/track", "text/plain", item, 415},
+		{"a form", "/v1/track", "application/x-www-form-urlencoded", item, 415},
+		{"text/plain, not JSON", "/v1/track", "text/plain", `userId=u`, 400},
 		{"no content type", "/v1/batch", "", `{"batch":[]}`, 415},
 	}
 	for _, tt := range tests {
@@ -572,6 +575,60 @@ func TestSegment_AcceptsMessagesUpTo32KiB(t *testing.T) {
 	}
 	if n, _ := e.queue.Backlog(context.Background()); n != 2 {
 		t.Errorf("queued %d entries, want 2", n)
+	}
+}
+
+// TestSegment_BrowserSDKsCanSend: analytics.js posts its JSON as
+// text/plain with the write key in the body, from another site's page, and
+// RudderStack's JavaScript SDK sends a preflight first; both need the CORS
+// headers to read the answer (else they retry).
+func TestSegment_BrowserSDKsCanSend(t *testing.T) {
+	t.Parallel()
+	e := newSegmentEnv(t, segmentEnvOptions{})
+	const origin = "https://shop.example"
+
+	pre, _ := http.NewRequest(http.MethodOptions, e.srv.URL+"/v1/batch", nil)
+	pre.Header.Set("Origin", origin)
+	pre.Header.Set("Access-Control-Request-Method", "POST")
+	pre.Header.Set("Access-Control-Request-Headers", "authorization,content-type,anonymousid")
+	res, err := http.DefaultClient.Do(pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("preflight: %d, want 204 (no key is needed for it)", res.StatusCode)
+	}
+	for h, want := range map[string]string{
+		"Access-Control-Allow-Origin":      origin,
+		"Access-Control-Allow-Credentials": "true",
+		"Access-Control-Allow-Methods":     "POST, OPTIONS",
+		"Access-Control-Allow-Headers":     "authorization,content-type,anonymousid",
+	} {
+		if got := res.Header.Get(h); got != want {
+			t.Errorf("preflight %s = %q, want %q", h, got, want)
+		}
+	}
+
+	body := `{"writeKey":"` + e.ingest + `","type":"track","event":"Page Viewed","anonymousId":"browser-1","messageId":"ajs-1"}`
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/track", strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	req.Header.Set("Origin", origin)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	e.mustSucceed(res.StatusCode, string(b))
+	if got := res.Header.Get("Access-Control-Allow-Origin"); got != origin {
+		t.Errorf("Access-Control-Allow-Origin = %q, want %q", got, origin)
+	}
+	if f := e.failed(); len(f) != 0 {
+		t.Fatalf("dead letters: %+v", f)
+	}
+	if rows := e.waitActivities(1); rows[0].EventType != "page_viewed" {
+		t.Errorf("stored %+v, want one page_viewed", rows)
 	}
 }
 

@@ -1050,7 +1050,7 @@ func segmentCorpus(ids *corpusIDs) []hostile {
 			want       int
 		}{
 			{"-", "", http.StatusUnsupportedMediaType},
-			{"text/plain", "", http.StatusUnsupportedMediaType},
+			{"application/x-www-form-urlencoded", "", http.StatusUnsupportedMediaType},
 			{"", "deflate", http.StatusUnsupportedMediaType},
 			{"", "br", http.StatusUnsupportedMediaType},
 			{"", "gzip, gzip", http.StatusUnsupportedMediaType},
@@ -1355,7 +1355,11 @@ func transportCorpus(ids *corpusIDs) []hostile {
 	}
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPatch, "OPTIONS", "TRACE", "CONNECTX", "'OR'"} {
 		cs = append(cs, hostile{name: "events/method " + m, method: m, path: "/api/v1/events", as: "ingest", want: http.StatusMethodNotAllowed})
-		cs = append(cs, hostile{name: "segment/method " + m, method: m, path: "/v1/track", as: "segment", want: http.StatusMethodNotAllowed})
+		want := http.StatusMethodNotAllowed
+		if m == "OPTIONS" {
+			want = http.StatusNoContent // a CORS preflight, for the browser SDKs
+		}
+		cs = append(cs, hostile{name: "segment/method " + m, method: m, path: "/v1/track", as: "segment", want: want})
 	}
 	for _, p := range []struct {
 		path string

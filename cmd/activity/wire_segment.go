@@ -19,8 +19,9 @@ func wireSegmentAPI(a *app) {
 	if err != nil {
 		panic(fmt.Sprintf("wire the Segment API: %v", err)) // the app always has a pool, Redis and keys
 	}
-	a.router.Handle("/v1/track", h.Track()).Methods(http.MethodPost)
-	a.router.Handle("/v1/identify", h.Identify()).Methods(http.MethodPost)
-	a.router.Handle("/v1/batch", h.Batch()).Methods(http.MethodPost)
-	a.router.Handle("/v1/import", h.Batch()).Methods(http.MethodPost)
+	// OPTIONS: browsers' CORS preflights, answered by the handlers.
+	a.router.Handle("/v1/track", h.Track()).Methods(http.MethodPost, http.MethodOptions)
+	a.router.Handle("/v1/identify", h.Identify()).Methods(http.MethodPost, http.MethodOptions)
+	a.router.Handle("/v1/batch", h.Batch()).Methods(http.MethodPost, http.MethodOptions)
+	a.router.Handle("/v1/import", h.Batch()).Methods(http.MethodPost, http.MethodOptions)
 }
