@@ -62,13 +62,20 @@ func TestRunner_BatchesWaitForWritersNotForOtherProjectors(t *testing.T) {
 		})
 	}
 
-	t.Run("a projector's transaction", func(t *testing.T) {
-		withXid(t, func() (pgx.Tx, error) { return pool.Begin(ctx) }, true, func() {
-			if err := insertTx(ctx, pool, g.batch(50)); err != nil {
+	// notHeldBackBy commits rows while a transaction begun by begin (tagged
+	// as a projector's when tag is set) holds an xid, and waits until they
+	// are applied: it times out if that transaction holds the batches back.
+	notHeldBackBy := func(t *testing.T, begin func() (pgx.Tx, error), tag bool) {
+		t.Helper()
+		withXid(t, begin, tag, func() {
+			if err := insertTx(ctx, pool, g.batch(40)); err != nil {
 				t.Fatal(err)
 			}
-			caughtUp(t) // would time out if the open transaction held the batch back
+			caughtUp(t)
 		})
+	}
+	t.Run("a projector's transaction", func(t *testing.T) {
+		notHeldBackBy(t, func() (pgx.Tx, error) { return pool.Begin(ctx) }, true)
 	})
 	t.Run("a rebuild's connection", func(t *testing.T) {
 		conn, err := r.HoldConn(ctx)
@@ -76,14 +83,10 @@ func TestRunner_BatchesWaitForWritersNotForOtherProjectors(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close(context.Background()) //nolint:errcheck
-		withXid(t, func() (pgx.Tx, error) { return conn.Begin(ctx) }, false, func() {
-			if err := insertTx(ctx, pool, g.batch(40)); err != nil {
-				t.Fatal(err)
-			}
-			caughtUp(t)
-		})
+		notHeldBackBy(t, func() (pgx.Tx, error) { return conn.Begin(ctx) }, false)
 	})
 	t.Run("a transaction of another database", func(t *testing.T) {
+		// It cannot write this database's activities.
 		cfg := pool.Config().ConnConfig.Copy()
 		cfg.Database = "postgres"
 		conn, err := pgx.ConnectConfig(ctx, cfg)
@@ -91,12 +94,7 @@ func TestRunner_BatchesWaitForWritersNotForOtherProjectors(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close(context.Background()) //nolint:errcheck
-		withXid(t, func() (pgx.Tx, error) { return conn.Begin(ctx) }, false, func() {
-			if err := insertTx(ctx, pool, g.batch(35)); err != nil {
-				t.Fatal(err)
-			}
-			caughtUp(t) // it cannot write this database's activities
-		})
+		notHeldBackBy(t, func() (pgx.Tx, error) { return conn.Begin(ctx) }, false)
 	})
 	t.Run("any other transaction", func(t *testing.T) {
 		withXid(t, func() (pgx.Tx, error) { return pool.Begin(ctx) }, false, func() {
