@@ -71,7 +71,7 @@ func (c *SegmentConfig) setDefaults() {
 }
 
 // SegmentHandler serves the Segment HTTP Tracking API routes: POST /v1/track,
-// /v1/identify, /v1/batch and /v1/import (a batch).
+// /v1/identify, /v1/page, /v1/screen, /v1/batch and /v1/import (a batch).
 //
 // The write key is the Basic-auth username (any password), else a Bearer
 // token, else "writeKey" in the body; it must be an ingest (or admin) key. A
@@ -113,6 +113,12 @@ func (h *SegmentHandler) Track() http.Handler { return h.route("segment_track", 
 func (h *SegmentHandler) Identify() http.Handler {
 	return h.route("segment_identify", domain.SegmentIdentify)
 }
+
+// Page serves POST /v1/page: a page.viewed activity.
+func (h *SegmentHandler) Page() http.Handler { return h.route("segment_page", domain.SegmentPage) }
+
+// Screen serves POST /v1/screen: a screen.viewed activity.
+func (h *SegmentHandler) Screen() http.Handler { return h.route("segment_screen", domain.SegmentScreen) }
 
 // Batch serves POST /v1/batch and /v1/import.
 func (h *SegmentHandler) Batch() http.Handler { return h.route("segment_batch", "") }

@@ -148,6 +148,8 @@ func newSegmentEnv(t *testing.T, opt segmentEnvOptions) *segmentEnv {
 	for _, method := range []string{http.MethodPost, http.MethodOptions} {
 		mux.Handle(method+" /v1/track", h.Track())
 		mux.Handle(method+" /v1/identify", h.Identify())
+		mux.Handle(method+" /v1/page", h.Page())
+		mux.Handle(method+" /v1/screen", h.Screen())
 		mux.Handle(method+" /v1/batch", h.Batch())
 		mux.Handle(method+" /v1/import", h.Batch())
 	}
@@ -629,6 +631,37 @@ func TestSegment_BrowserSDKsCanSend(t *testing.T) {
 	}
 	if rows := e.waitActivities(1); rows[0].EventType != "page_viewed" {
 		t.Errorf("stored %+v, want one page_viewed", rows)
+	}
+}
+
+// TestSegment_PageAndScreenCalls: RudderStack's JavaScript SDK sends page
+// (and screen) calls on their own, to /v1/page and /v1/screen; they map as
+// inside a batch.
+func TestSegment_PageAndScreenCalls(t *testing.T) {
+	t.Parallel()
+	e := newSegmentEnv(t, segmentEnvOptions{})
+	for path, body := range map[string]string{
+		"/v1/page":   `{"userId":"u1","messageId":"page-1","name":"Home","properties":{"path":"/"}}`,
+		"/v1/screen": `{"userId":"u1","messageId":"screen-1","name":"Cart"}`,
+	} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth(e.ingest, "")
+		e.mustSucceed(e.do(req))
+	}
+	if f := e.failed(); len(f) != 0 {
+		t.Fatalf("dead letters: %+v", f)
+	}
+	got := map[string]any{}
+	for _, r := range e.waitActivities(2) {
+		got[r.EventType] = r.Metadata
+	}
+	want := map[string]any{
+		"page.viewed":   map[string]any{"name": "Home", "path": "/"},
+		"screen.viewed": map[string]any{"name": "Cart"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
 	}
 }
 

@@ -56,10 +56,14 @@ var contractOperations = []string{
 	"DELETE /api/v1/admin/keys/{id}",
 }
 
-// beyondContract are the documented operations api.md does not name: the
-// CORS preflights browsers send before some Segment calls ("existing
-// Segment and RudderStack SDKs work unchanged" includes the browser ones).
-var beyondContract = []string{"OPTIONS /v1/track", "OPTIONS /v1/identify", "OPTIONS /v1/batch", "OPTIONS /v1/import"}
+// beyondContract are the documented operations api.md does not name, for
+// "existing Segment and RudderStack SDKs work unchanged", the browser ones
+// included: the Segment page and screen calls (RudderStack's JavaScript SDK
+// sends them on their own), and the CORS preflights browsers send.
+var beyondContract = []string{
+	"POST /v1/page", "POST /v1/screen",
+	"OPTIONS /v1/track", "OPTIONS /v1/identify", "OPTIONS /v1/page", "OPTIONS /v1/screen", "OPTIONS /v1/batch", "OPTIONS /v1/import",
+}
 
 // strictRequestSchemas are the request schemas that reject unknown
 // properties. Every other schema describes a response that may gain
@@ -279,6 +283,8 @@ func TestOpenAPI_LiveResponsesMatchDocument(t *testing.T) {
 	api.do(call{name: "segment: text/plain, as analytics.js sends", method: "POST", path: "/v1/track", body: map[string]any{
 		"writeKey": ingestKey, "type": "track", "event": "Page Viewed", "anonymousId": "browser-1", "messageId": "seg-browser-1",
 	}, contentType: "text/plain;charset=UTF-8", want: 200})
+	api.do(call{name: "segment: page", method: "POST", path: "/v1/page", basic: ingestKey,
+		body: map[string]any{"userId": "web-user-1", "name": "Home", "properties": map[string]any{"path": "/"}}, want: 200})
 	api.do(call{name: "segment: CORS preflight", method: "OPTIONS", path: "/v1/batch",
 		headers: map[string]string{"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}, want: 204})
 	api.do(call{name: "segment: message over 32 KB", method: "POST", path: "/v1/track", basic: ingestKey,
