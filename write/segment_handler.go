@@ -118,7 +118,9 @@ func (h *SegmentHandler) Identify() http.Handler {
 func (h *SegmentHandler) Page() http.Handler { return h.route("segment_page", domain.SegmentPage) }
 
 // Screen serves POST /v1/screen: a screen.viewed activity.
-func (h *SegmentHandler) Screen() http.Handler { return h.route("segment_screen", domain.SegmentScreen) }
+func (h *SegmentHandler) Screen() http.Handler {
+	return h.route("segment_screen", domain.SegmentScreen)
+}
 
 // Batch serves POST /v1/batch and /v1/import.
 func (h *SegmentHandler) Batch() http.Handler { return h.route("segment_batch", "") }
