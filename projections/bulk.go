@@ -96,7 +96,7 @@ func (r *Runner) bulkFill(ctx context.Context, targets []bulkTarget) error {
 	// The builders hold a few GB of small objects, most of which live to
 	// the end: collecting less often saves much of the fill's CPU.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	w, err := r.q.ActivityWatermark(ctx)
+	w, err := r.q.ActivityWatermark(ctx, ApplicationName)
 	if err != nil {
 		return fmt.Errorf("watermark: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/activity-dev/activity/internal/db"
 	"github.com/activity-dev/activity/projections"
@@ -114,5 +116,53 @@ func TestRunner_BatchesWaitForWritersNotForOtherProjectors(t *testing.T) {
 		caughtUp(t)
 	})
 	catchUp(t, newRunner(t, pool, projections.Config{}))
+	assertRollupsMatchLog(t, pool)
+}
+
+// TestRebuild_BulkFillIsNotHeldBackByOtherDatabases: a rebuild cuts the log
+// at the batches' bound, so a transaction of another database on the server,
+// older than every row, does not leave the whole log to batch-by-batch
+// catch-up (the bulk fill would read nothing below a server-wide xmin).
+func TestRebuild_BulkFillIsNotHeldBackByOtherDatabases(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx := context.Background()
+	cfg := pool.Config().ConnConfig.Copy()
+	cfg.Database = "postgres"
+	other, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(context.Background()) //nolint:errcheck
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck
+	if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+		t.Fatal(err)
+	}
+	g := newGen(41)
+	for range 5 {
+		if err := insertTx(ctx, pool, g.batch(30)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logged float64
+	if err := pool.QueryRow(ctx, "SELECT count(*)::float8 FROM activities").Scan(&logged); err != nil {
+		t.Fatal(err)
+	}
+	metrics := projections.NewMetrics(prometheus.NewRegistry())
+	catchUp(t, newRunner(t, pool, projections.Config{}))
+	rb, err := projections.NewRunner(pool, projections.Config{Projections: []string{"event_counts"}}, nil, metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.Rebuild(ctx, "event_counts"); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.ToFloat64(metrics.BulkRows.WithLabelValues("event_counts")); n != logged {
+		t.Errorf("the bulk fill read %v activities, want all %v", n, logged)
+	}
 	assertRollupsMatchLog(t, pool)
 }

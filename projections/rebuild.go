@@ -227,7 +227,7 @@ func (r *Runner) finishRebuild(ctx context.Context, name string, version int32) 
 	if err != nil {
 		return err
 	}
-	w, err := r.q.ActivityWatermark(ctx)
+	w, err := r.q.ActivityWatermark(ctx, ApplicationName)
 	if err != nil {
 		return fmt.Errorf("%s: watermark: %w", name, err)
 	}
