@@ -109,37 +109,18 @@ DELETE FROM projection_checkpoints WHERE name = @name AND version <> @keep::int;
 
 -- name: ActivityRangeEnd :one
 -- The last (tx_id, id) of the next batch after a checkpoint, among rows
--- whose transaction is older than every running one that may write the log
--- (so no row can later appear below it) and below below_tx (a rebuild's
--- watermark; the maximum bigint for none), with the number of rows in the
--- batch.
---
--- The running transactions that may write the log are those of this
--- statement's snapshot but the projectors' own and those of other
--- databases. A projector transaction (tagged by ProjectorPlanSettings, or a
--- rebuild's connection) writes rollups, never activities, so no batch waits
--- for another projector's write. A backend serves one database for its
--- whole life and writes only its tables, so no batch waits for a long
--- transaction of another application sharing the server either (xids, and
--- so snapshots, are the server's). The backends are read from
--- pg_stat_activity after the snapshot was taken (this is the transaction's
--- first read of it), so an xid that is in the snapshot and shown there
--- belonged to that backend's transaction: a backend's tag outlives its xid
--- (PostgreSQL clears the xid before it resets a SET LOCAL), and an xid
--- assigned after the snapshot is not in it. A transaction of this database
--- not tagged, or not visible in pg_stat_activity (a prepared one), counts.
+-- whose transaction is below the write horizon (activity_write_horizon,
+-- migration 00009: older than every running transaction that may write the
+-- log, so no row can later appear below it; another projector's or another
+-- database's transaction does not hold it back) and below below_tx (a
+-- rebuild's watermark; the maximum bigint for none), with the number of
+-- rows in the batch. This is the transaction's first read of
+-- pg_stat_activity, as the horizon needs.
 SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows FROM (
     SELECT a.tx_id, a.id FROM activities a
     WHERE (a.tx_id, a.id) > (@after_tx::bigint, @after_id::bigint)
-      AND a.tx_id < LEAST((
-          SELECT COALESCE(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
-          FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-          WHERE NOT EXISTS (
-              SELECT 1 FROM pg_catalog.pg_stat_activity s
-              WHERE s.backend_xid::text::bigint = x::text::bigint % 4294967296
-                AND (s.application_name = @projector_application_name::text
-                     OR s.datname <> current_database()))
-      ), @below_tx::bigint)
+      -- A subquery: evaluated once (an InitPlan), not per row.
+      AND a.tx_id < LEAST((SELECT activity_write_horizon(@projector_application_name::text)), @below_tx::bigint)
     ORDER BY a.tx_id, a.id
     LIMIT @max_rows::int
 ) b

@@ -6,17 +6,8 @@
 
 -- name: ActivityWatermark :one
 -- Every row with tx_id below this is committed (or never will be): the
--- lowest xid of this statement's snapshot that may still write the log,
--- else the snapshot's xmax. Projector transactions and those of other
--- databases are left out, as in ActivityRangeEnd (which says why that is
--- safe), so a rebuild's cut is not held back by them either.
-SELECT COALESCE(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)::bigint AS watermark
-FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-WHERE NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_stat_activity s
-    WHERE s.backend_xid::text::bigint = x::text::bigint % 4294967296
-      AND (s.application_name = @projector_application_name::text
-           OR s.datname <> current_database()));
+-- write horizon (migration 00009), which a batch's end is bounded by too.
+SELECT activity_write_horizon(@projector_application_name::text)::bigint AS watermark;
 
 -- name: EventCountsApply :execrows
 -- Events per UTC hour (with the events of each quarter of it), day and

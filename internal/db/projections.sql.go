@@ -36,13 +36,7 @@ func (q *Queries) ActivityTimeSpan(ctx context.Context, below int64) (ActivityTi
 
 const activityWatermark = `-- name: ActivityWatermark :one
 
-SELECT COALESCE(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)::bigint AS watermark
-FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-WHERE NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_stat_activity s
-    WHERE s.backend_xid::text::bigint = x::text::bigint % 4294967296
-      AND (s.application_name = $1::text
-           OR s.datname <> current_database()))
+SELECT activity_write_horizon($1::text)::bigint AS watermark
 `
 
 // Every rollup statement applies the activities in one (tx_id, id) range:
@@ -51,10 +45,7 @@ WHERE NOT EXISTS (
 // a live projector runs it per batch, in the transaction that advances its
 // checkpoint. Events without a community count under the nil UUID.
 // Every row with tx_id below this is committed (or never will be): the
-// lowest xid of this statement's snapshot that may still write the log,
-// else the snapshot's xmax. Projector transactions and those of other
-// databases are left out, as in ActivityRangeEnd (which says why that is
-// safe), so a rebuild's cut is not held back by them either.
+// write horizon (migration 00009), which a batch's end is bounded by too.
 func (q *Queries) ActivityWatermark(ctx context.Context, projectorApplicationName string) (int64, error) {
 	row := q.db.QueryRow(ctx, activityWatermark, projectorApplicationName)
 	var watermark int64
