@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -32,19 +33,8 @@ func TestRunner_BatchesWaitForWritersNotForOtherProjectors(t *testing.T) {
 	// projector's when tag is set) that holds an xid.
 	withXid := func(t *testing.T, begin func() (pgx.Tx, error), tag bool, inside func()) {
 		t.Helper()
-		tx, err := begin()
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx := beginWithXid(t, begin, tag)
 		defer tx.Rollback(context.Background()) //nolint:errcheck
-		if tag {
-			if err := db.New(tx).ProjectorPlanSettings(ctx, projections.ApplicationName); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
-			t.Fatal(err)
-		}
 		inside()
 	}
 	behind := func() int64 {
@@ -89,13 +79,7 @@ func TestRunner_BatchesWaitForWritersNotForOtherProjectors(t *testing.T) {
 	})
 	t.Run("a transaction of another database", func(t *testing.T) {
 		// It cannot write this database's activities.
-		cfg := pool.Config().ConnConfig.Copy()
-		cfg.Database = "postgres"
-		conn, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(context.Background()) //nolint:errcheck
+		conn := otherDatabase(t, pool)
 		notHeldBackBy(t, func() (pgx.Tx, error) { return conn.Begin(ctx) }, false)
 	})
 	t.Run("any other transaction", func(t *testing.T) {
@@ -127,21 +111,9 @@ func TestRebuild_BulkFillIsNotHeldBackByOtherDatabases(t *testing.T) {
 	t.Parallel()
 	pool := newDB(t)
 	ctx := context.Background()
-	cfg := pool.Config().ConnConfig.Copy()
-	cfg.Database = "postgres"
-	other, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close(context.Background()) //nolint:errcheck
-	tx, err := other.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := otherDatabase(t, pool)
+	tx := beginWithXid(t, func() (pgx.Tx, error) { return other.Begin(ctx) }, false)
 	defer tx.Rollback(context.Background()) //nolint:errcheck
-	if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
-		t.Fatal(err)
-	}
 	g := newGen(41)
 	for range 5 {
 		if err := insertTx(ctx, pool, g.batch(30)); err != nil {
@@ -165,4 +137,39 @@ func TestRebuild_BulkFillIsNotHeldBackByOtherDatabases(t *testing.T) {
 		t.Errorf("the bulk fill read %v activities, want all %v", n, logged)
 	}
 	assertRollupsMatchLog(t, pool)
+}
+
+// beginWithXid begins a transaction with begin (tagged as a projector's when
+// tag is set) and gives it an xid, as a writer's transaction has.
+func beginWithXid(t *testing.T, begin func() (pgx.Tx, error), tag bool) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tag {
+		if err := db.New(tx).ProjectorPlanSettings(ctx, projections.ApplicationName); err != nil {
+			tx.Rollback(ctx) //nolint:errcheck
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+		tx.Rollback(ctx) //nolint:errcheck
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// otherDatabase connects to the server's postgres database, not pool's.
+func otherDatabase(t *testing.T, pool *pgxpool.Pool) *pgx.Conn {
+	t.Helper()
+	cfg := pool.Config().ConnConfig.Copy()
+	cfg.Database = "postgres"
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) }) //nolint:errcheck
+	return conn
 }
