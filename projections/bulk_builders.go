@@ -578,7 +578,7 @@ func (b *userRollupsBuild) tables() []bulkTable {
 	var ts []bulkTable
 	if b.countsVersion >= 0 {
 		ts = append(ts, bulkTable{userCounts.table, b.countsVersion,
-			[]string{"version", "user_id", "res", "bucket", "community_id", "event_type", "events", "qs"}})
+			[]string{"version", "user_id", "res", "bucket", "community_id", "events", "qs", "types", "type_events"}})
 	}
 	if b.statsVersion >= 0 {
 		ts = append(ts, bulkTable{userStats.table, b.statsVersion,
@@ -667,32 +667,36 @@ func (b *userRollupsBuild) emit(ctx context.Context, d *bulkDict, out map[string
 
 // userSweep writes the rows of each user's activities, given community by
 // community, sorted by time. A user's user_counts rows are written sorted
-// in primary-key order (res, bucket, community, type), so the index build
-// finds them sorted.
+// in primary-key order (res, bucket, community), so the index build finds
+// them sorted.
 type userSweep struct {
 	b             *userRollupsBuild
 	d             *bulkDict
 	counts, stats *copyEncoder
 	// scratch
-	qs    []int16
-	types []int32
 	month struct {
 		start  int64
 		events map[int32]int64
 	}
-	user   [16]byte
-	rows   []ucRow // the user's user_counts rows so far
-	qsHeap []int16 // their qs
+	user  [16]byte
+	rows  []ucRow  // the user's user_counts rows so far
+	qs    []int16  // their quarters (day rows)
+	types []int32  // their event types: each event's (day rows), each type's (month rows)
+	tn    []int64  // the events of each type of month rows
+	names []string // one row's type names, for the encoder
 }
 
 // ucRow is a user_counts row waiting for the rest of its user's.
 type ucRow struct {
-	month        bool // res 'm' (else 'd')
-	bucket       int64
-	comm         [16]byte
-	typ          int32
-	events       int64
-	qsFrom, qsTo int
+	month  bool // res 'm' (else 'd')
+	bucket int64
+	comm   [16]byte
+	events int64
+	// types[from:to] are a day row's events' types, or a month row's types;
+	// a day row's events' quarters are as many from qsFrom in qs, a month
+	// row's events per type as many from tnFrom in tn.
+	from, to       int
+	qsFrom, tnFrom int
 }
 
 func (s *userSweep) group(g []userRec) {
@@ -719,51 +723,39 @@ func (s *userSweep) group(g []userRec) {
 		if s.month.start < 0 {
 			return
 		}
-		for typ, n := range s.month.events {
-			s.countRow(true, s.month.start, comm, typ, n, nil)
+		r := ucRow{month: true, bucket: s.month.start, comm: comm, from: len(s.types), tnFrom: len(s.tn)}
+		for typ := range s.month.events {
+			s.types = append(s.types, typ)
 		}
+		r.to = len(s.types)
+		// Each type once, by name, as user_counts_merge_types keeps them.
+		slices.SortFunc(s.types[r.from:r.to], func(a, b int32) int { return strings.Compare(s.d.eventType(a), s.d.eventType(b)) })
+		for _, typ := range s.types[r.from:r.to] {
+			n := s.month.events[typ]
+			s.tn = append(s.tn, n)
+			r.events += n
+		}
+		s.rows = append(s.rows, r)
 		clear(s.month.events)
 	}
 	for i := 0; i < len(g); {
 		day := floorDiv(g[i].at, secondsPerDay*microsPerSecond) * secondsPerDay
-		j := i
-		s.qs = s.qs[:0]
-		s.types = s.types[:0]
-		for j < len(g) && floorDiv(g[j].at, secondsPerDay*microsPerSecond)*secondsPerDay == day {
-			s.qs = append(s.qs, quarterOfDay(g[j].at))
-			if !slices.Contains(s.types, g[j].typ) {
-				s.types = append(s.types, g[j].typ)
-			}
-			j++
-		}
 		if m := monthStart(day); m != s.month.start {
 			flushMonth()
 			s.month.start = m
 		}
-		s.countRow(false, day, comm, typeAll, int64(j-i), s.qs)
-		s.month.events[typeAll] += int64(j - i)
-		for _, typ := range s.types {
-			s.qs = s.qs[:0]
-			for _, r := range g[i:j] {
-				if r.typ == typ {
-					s.qs = append(s.qs, quarterOfDay(r.at))
-				}
-			}
-			s.countRow(false, day, comm, typ, int64(len(s.qs)), s.qs)
-			s.month.events[typ] += int64(len(s.qs))
+		r := ucRow{bucket: day, comm: comm, from: len(s.types), qsFrom: len(s.qs)}
+		j := i
+		for ; j < len(g) && floorDiv(g[j].at, secondsPerDay*microsPerSecond)*secondsPerDay == day; j++ {
+			s.qs = append(s.qs, quarterOfDay(g[j].at))
+			s.types = append(s.types, g[j].typ)
+			s.month.events[g[j].typ]++
 		}
+		r.to, r.events = len(s.types), int64(j-i)
+		s.rows = append(s.rows, r)
 		i = j
 	}
 	flushMonth()
-}
-
-// countRow keeps a user_counts row of the current user for flushUser: a
-// month row, or a day row with the quarters of its events (qs is copied).
-func (s *userSweep) countRow(month bool, bucket int64, comm [16]byte, typ int32, events int64, qs []int16) {
-	r := ucRow{month: month, bucket: bucket, comm: comm, typ: typ, events: events, qsFrom: len(s.qsHeap)}
-	s.qsHeap = append(s.qsHeap, qs...)
-	r.qsTo = len(s.qsHeap)
-	s.rows = append(s.rows, r)
 }
 
 // flushUser writes the rows of the user swept last, in key order.
@@ -781,33 +773,38 @@ func (s *userSweep) flushUser() {
 		case a.bucket != b.bucket:
 			return cmp.Compare(a.bucket, b.bucket)
 		}
-		if c := bytes.Compare(a.comm[:], b.comm[:]); c != 0 {
-			return c
-		}
-		return strings.Compare(s.d.eventType(a.typ), s.d.eventType(b.typ))
+		return bytes.Compare(a.comm[:], b.comm[:])
 	})
 	user := s.user
 	e := s.counts
 	for _, r := range s.rows {
-		res := "d"
-		if r.month {
-			res = "m"
+		n := r.to - r.from
+		s.names = s.names[:0]
+		for _, typ := range s.types[r.from:r.to] {
+			s.names = append(s.names, s.d.eventType(typ))
 		}
-		e.row(8)
+		e.row(9)
 		e.int4(s.b.countsVersion)
 		e.uuid(user)
-		e.text(res)
+		if r.month {
+			e.text("m")
+		} else {
+			e.text("d")
+		}
 		e.timestamptz(r.bucket * microsPerSecond)
 		e.uuid(r.comm)
-		e.text(s.d.eventType(r.typ))
 		e.int8(r.events)
 		if r.month {
 			e.null()
+			e.textArray(s.names)
+			e.int8Array(s.tn[r.tnFrom : r.tnFrom+n])
 		} else {
-			e.int2Array(s.qsHeap[r.qsFrom:r.qsTo])
+			e.int2Array(s.qs[r.qsFrom : r.qsFrom+n])
+			e.textArray(s.names)
+			e.null()
 		}
 	}
-	s.rows, s.qsHeap = s.rows[:0], s.qsHeap[:0]
+	s.rows, s.qs, s.types, s.tn = s.rows[:0], s.qs[:0], s.types[:0], s.tn[:0]
 }
 
 // quarterOfDay is the quarter hour of the UTC day (0..95) of a time in

@@ -173,12 +173,19 @@ func (e *copyEncoder) timestamptz(unixMicros int64) { e.int8(unixMicros - pgEpoc
 const (
 	oidInt2 = 21
 	oidInt8 = 20
+	oidText = 25
 )
 
 // arrayHeader writes the header of a one-dimensional array without NULLs of
 // n elements of elemSize bytes each.
 func (e *copyEncoder) arrayHeader(n, elemSize int, oid uint32) {
-	e.length(20 + n*(4+elemSize))
+	e.arrayHeaderOf(n, n*(4+elemSize), oid)
+}
+
+// arrayHeaderOf writes the header of a one-dimensional array without NULLs
+// of n elements, whose length fields and data take elems bytes.
+func (e *copyEncoder) arrayHeaderOf(n, elems int, oid uint32) {
+	e.length(20 + elems)
 	var h [20]byte
 	binary.BigEndian.PutUint32(h[0:], 1) // dimensions
 	binary.BigEndian.PutUint32(h[4:], 0) // no NULLs
@@ -192,6 +199,17 @@ func (e *copyEncoder) int8Array(vs []int64) {
 	e.arrayHeader(len(vs), 8, oidInt8)
 	for _, v := range vs {
 		e.int8(v)
+	}
+}
+
+func (e *copyEncoder) textArray(vs []string) {
+	elems := 0
+	for _, v := range vs {
+		elems += 4 + len(v)
+	}
+	e.arrayHeaderOf(len(vs), elems, oidText)
+	for _, v := range vs {
+		e.text(v)
 	}
 }
 

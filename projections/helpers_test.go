@@ -176,8 +176,9 @@ var rollupQueries = map[string]string{
 		 WHERE version = (SELECT current_version FROM projections WHERE name = 'event_counts')`,
 	"user_sketches": `SELECT res, bucket, community_id, event_type, users, exact, sketch FROM user_sketches
 		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_sketches')`,
-	"user_counts": `SELECT user_id, res, bucket, community_id, event_type, events,
-		        (SELECT array_agg(x ORDER BY x) FROM unnest(qs) x) AS qs FROM user_counts
+	// A day row's events in any order: its (type, quarter) pairs sorted.
+	"user_counts": `SELECT user_id, res, bucket, community_id, events, type_events,
+		        (SELECT array_agg(format('%s@%s', y.t, y.q) ORDER BY y.t, y.q) FROM unnest(types, qs) AS y(t, q)) AS typed FROM user_counts
 		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_counts')`,
 	"user_traits": `SELECT user_id, trait, value, set_at, event_id FROM user_traits
 		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_traits')`,

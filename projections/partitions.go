@@ -127,12 +127,19 @@ func partitionVersion(table, name string) (int32, bool) {
 	return int32(v), err == nil
 }
 
+// indexBuild is a statement that builds an index of a fill table; key
+// tells the primary key's, whose order the bulk fill writes rows in.
+type indexBuild struct {
+	stmt string
+	key  bool
+}
+
 // indexStatements turns the definitions of the parent's indexes into the
 // statements that give table the same ones: builds, which may run at once,
 // then constraints, which make the index of a primary key or unique
 // constraint the table's constraint (ATTACH PARTITION adopts the indexes
 // only then; a mere unique index would be built a second time).
-func indexStatements(defs []db.PartitionIndexDefsRow, parent, table string) (builds, constraints []string, err error) {
+func indexStatements(defs []db.PartitionIndexDefsRow, parent, table string) (builds []indexBuild, constraints []string, err error) {
 	for i, d := range defs {
 		// CREATE [UNIQUE] INDEX name ON ONLY public.parent USING ...
 		on := strings.Index(d.IndexDef, " ON ONLY ")
@@ -145,7 +152,8 @@ func indexStatements(defs []db.PartitionIndexDefsRow, parent, table string) (bui
 			create = "CREATE UNIQUE INDEX "
 		}
 		name := table + "_idx" + strconv.Itoa(i)
-		builds = append(builds, create+ident(name)+" ON "+ident(table)+d.IndexDef[using:])
+		builds = append(builds, indexBuild{stmt: create + ident(name) + " ON " + ident(table) + d.IndexDef[using:],
+			key: strings.HasPrefix(d.ConstraintDef, "PRIMARY KEY")})
 		switch {
 		case d.ConstraintDef == "":
 		case strings.HasPrefix(d.ConstraintDef, "PRIMARY KEY"):

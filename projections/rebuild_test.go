@@ -119,7 +119,7 @@ func TestRebuild_ReadsAnswerThroughoutWhileWritesGoOn(t *testing.T) {
 
 	const read = `SELECT
 		(SELECT COALESCE(sum(events), 0) FROM event_counts WHERE version = (SELECT current_version FROM projections WHERE name = 'event_counts') AND res = 'm' AND community_id = 'ffffffff-ffff-ffff-ffff-ffffffffffff' AND event_type = ''),
-		(SELECT COALESCE(sum(events), 0) FROM user_counts WHERE version = (SELECT current_version FROM projections WHERE name = 'user_counts') AND res = 'm' AND event_type = ''),
+		(SELECT COALESCE(sum(events), 0) FROM user_counts WHERE version = (SELECT current_version FROM projections WHERE name = 'user_counts') AND res = 'm'),
 		(SELECT COALESCE(sum(events), 0) FROM user_stats WHERE version = (SELECT current_version FROM projections WHERE name = 'user_stats')),
 		(SELECT COALESCE(sum(events), 0) FROM community_stats WHERE version = (SELECT current_version FROM projections WHERE name = 'community_stats')),
 		(SELECT count(*) FROM projections WHERE next_version IS NOT NULL)`

@@ -125,9 +125,11 @@ ON CONFLICT (version, res, community_id, bucket, event_type) DO UPDATE SET
 
 -- name: UserCountsApply :execrows
 -- Each user's events per UTC day and month, per community (the nil UUID for
--- none), per event type and for every type (the empty event type). A day row also lists the
--- quarter of the day (0..95) of each of its events in qs, so a local day
--- of any zone is a sum over one or two day rows.
+-- none). A day row lists each of its events' quarter of the day (0..95) in
+-- qs and type in types, in the same order, so a local day of any zone, of
+-- every type or one, is a sum over one or two day rows; the rows of a batch
+-- append to them. A month row lists its types once each with their events
+-- (type_events); user_counts_merge_types folds a batch's into them.
 WITH base AS (
     SELECT a.user_id, COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid) AS community_id,
            a.event_type, date_bin('1 day', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS day,
@@ -136,26 +138,29 @@ WITH base AS (
     WHERE (a.tx_id, a.id) > (@from_tx::bigint, @from_id::bigint)
       AND (a.tx_id, a.id) <= (@to_tx::bigint, @to_id::bigint)
       AND a.user_id IS NOT NULL
-), keyed AS (
-    SELECT b.user_id, b.community_id, b.event_type, b.day, count(*) AS events, array_agg(b.q) AS qs
-    FROM base b GROUP BY 1, 2, 3, 4
-    UNION ALL
-    SELECT b.user_id, b.community_id, '', b.day, count(*), array_agg(b.q)
-    FROM base b GROUP BY 1, 2, 4
-), tiers AS (
-    SELECT 'd'::text AS res, kd.day AS bucket, kd.user_id, kd.community_id, kd.event_type, kd.events, kd.qs
-    FROM keyed kd
-    UNION ALL
-    SELECT 'm', date_trunc('month', kd.day, 'UTC'), kd.user_id, kd.community_id, kd.event_type, sum(kd.events)::bigint, NULL
-    FROM keyed kd GROUP BY 2, 3, 4, 5
+), days AS (
+    INSERT INTO user_counts AS t (version, user_id, res, bucket, community_id, events, qs, types)
+    SELECT @version::int, b.user_id, 'd', b.day, b.community_id, count(*),
+           array_agg(b.q ORDER BY b.event_type COLLATE "C", b.q), array_agg(b.event_type ORDER BY b.event_type COLLATE "C", b.q)
+    FROM base b
+    GROUP BY b.user_id, b.day, b.community_id
+    ORDER BY b.user_id, b.day, b.community_id
+    ON CONFLICT (version, user_id, res, bucket, community_id) DO UPDATE SET
+        events = t.events + EXCLUDED.events,
+        qs = t.qs || EXCLUDED.qs,
+        types = t.types || EXCLUDED.types
 )
-INSERT INTO user_counts AS t (version, user_id, res, bucket, community_id, event_type, events, qs)
-SELECT @version::int, tr.user_id, tr.res, tr.bucket, tr.community_id, tr.event_type, tr.events, tr.qs
-FROM tiers tr
-ORDER BY tr.user_id, tr.res, tr.bucket, tr.community_id, tr.event_type
-ON CONFLICT (version, user_id, res, bucket, community_id, event_type) DO UPDATE SET
+INSERT INTO user_counts AS t (version, user_id, res, bucket, community_id, events, types, type_events)
+SELECT @version::int, m.user_id, 'm', m.month, m.community_id, sum(m.events)::bigint,
+       array_agg(m.event_type ORDER BY m.event_type COLLATE "C"), array_agg(m.events ORDER BY m.event_type COLLATE "C")
+FROM (SELECT b.user_id, b.community_id, date_trunc('month', b.day, 'UTC') AS month, b.event_type, count(*) AS events
+      FROM base b GROUP BY 1, 2, 3, 4) m
+GROUP BY m.user_id, m.month, m.community_id
+ORDER BY m.user_id, m.month, m.community_id
+ON CONFLICT (version, user_id, res, bucket, community_id) DO UPDATE SET
     events = t.events + EXCLUDED.events,
-    qs = t.qs || EXCLUDED.qs;
+    (types, type_events) = (SELECT f.types, f.type_events
+                            FROM user_counts_merge_types(t.types, t.type_events, EXCLUDED.types, EXCLUDED.type_events) f);
 
 -- name: UserStatsApply :execrows
 INSERT INTO user_stats AS t (version, user_id, community_id, first_seen, last_seen, events)

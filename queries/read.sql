@@ -128,7 +128,7 @@ CROSS JOIN LATERAL (
     SELECT u.user_id, u.events
     FROM user_counts u
     WHERE u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
-      AND u.community_id = @community_id::uuid AND u.event_type = ''
+      AND u.community_id = @community_id::uuid
       AND u.res = k.res AND u.bucket = k.bucket
     ORDER BY u.events DESC
     LIMIT @per_bucket::int
@@ -146,7 +146,7 @@ FROM (SELECT unnest(@user_ids::uuid[]) AS user_id, unnest(@res::text[]) AS res, 
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
  AND u.user_id = p.user_id AND u.res = p.res AND u.bucket = p.bucket
- AND u.community_id = @community_id::uuid AND u.event_type = ''
+ AND u.community_id = @community_id::uuid
 GROUP BY p.user_id;
 
 -- name: UserCountsTopUsers :many
@@ -159,7 +159,7 @@ FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS buc
              unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
- AND u.community_id = @community_id::uuid AND u.event_type = ''
+ AND u.community_id = @community_id::uuid
  AND u.res = p.res AND u.bucket = p.bucket
 GROUP BY u.user_id
 HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
@@ -187,11 +187,11 @@ WHERE us.version = (SELECT p.current_version FROM projections p WHERE p.name = '
 GROUP BY us.user_id;
 
 -- name: UserCountsSlots :many
--- One user's events in the scope per event type (selected as in
--- EventCountsSlots) over the day units of the read plan, by the start of
--- the part of each row selected (the caller finds its slot).
+-- One user's events in the scope, every type, over the day units of the
+-- read plan, by the start of the part of each row selected (the caller
+-- finds its slot).
 SELECT (u.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
-       u.event_type, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+       sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
                 ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END)::bigint AS events
 FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
              unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
@@ -199,8 +199,21 @@ JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
  AND u.user_id = @user_id::uuid AND u.res = p.res AND u.bucket = p.bucket
  AND (@all_communities::bool OR u.community_id = ANY (@communities::uuid[]))
- AND CASE @event_type::text WHEN '*' THEN u.event_type <> '' ELSE u.event_type = @event_type::text END
-GROUP BY 1, 2;
+GROUP BY 1;
+
+-- name: UserCountsTypes :many
+-- One user's events in the scope per event type over the day units of the
+-- read plan: a month row's type_events, a day row's events with their
+-- quarter in [qlo, qhi).
+SELECT x.event_type::text AS event_type, sum(x.events)::bigint AS events
+FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
+             unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
+JOIN user_counts u
+  ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
+ AND u.user_id = @user_id::uuid AND u.res = p.res AND u.bucket = p.bucket
+ AND (@all_communities::bool OR u.community_id = ANY (@communities::uuid[]))
+CROSS JOIN LATERAL user_counts_types(u.types, u.type_events, u.qs, p.qlo, p.qhi) x
+GROUP BY 1;
 
 -- name: UserCountsByCommunity :many
 -- One user's events per community in the scope (never the nil UUID) over
@@ -213,7 +226,7 @@ JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
  AND u.user_id = @user_id::uuid AND u.res = p.res AND u.bucket = p.bucket
  AND (@all_communities::bool OR u.community_id = ANY (@communities::uuid[]))
- AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid AND u.event_type = ''
+ AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid
 GROUP BY u.community_id
 HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
                 ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END) > 0

@@ -90,7 +90,7 @@ func (a *API) user(r *http.Request, k auth.Key) (any, error) {
 		c := planSlots(w.dayStarts, w.end).dayColumns()
 		days, err := q.UserCountsSlots(r.Context(), db.UserCountsSlotsParams{
 			Res: c.res, Buckets: c.buckets, Qlo: c.qlo, Qhi: c.qhi,
-			UserID: id, AllCommunities: sc.all, Communities: sc.communities, EventType: everyType,
+			UserID: id, AllCommunities: sc.all, Communities: sc.communities,
 		})
 		if err != nil {
 			return err
@@ -102,20 +102,16 @@ func (a *API) user(r *http.Request, k auth.Key) (any, error) {
 			}
 		}
 		c = planSlots([]time.Time{w.start}, w.end).dayColumns()
-		types, err := q.UserCountsSlots(r.Context(), db.UserCountsSlotsParams{
+		types, err := q.UserCountsTypes(r.Context(), db.UserCountsTypesParams{
 			Res: c.res, Buckets: c.buckets, Qlo: c.qlo, Qhi: c.qhi,
-			UserID: id, AllCommunities: sc.all, Communities: sc.communities, EventType: eachType,
+			UserID: id, AllCommunities: sc.all, Communities: sc.communities,
 		})
 		if err != nil {
 			return err
 		}
-		byType := map[string]int64{}
 		for _, t := range types {
-			byType[t.EventType] += t.Events
-		}
-		for typ, n := range byType {
-			if n > 0 {
-				v.EventTypes = append(v.EventTypes, eventTypeView{EventType: typ, Events: n})
+			if t.Events > 0 {
+				v.EventTypes = append(v.EventTypes, eventTypeView{EventType: t.EventType, Events: t.Events})
 			}
 		}
 		sortEventTypes(v.EventTypes)

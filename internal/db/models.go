@@ -111,9 +111,10 @@ type UserCount struct {
 	Res         string
 	Bucket      time.Time
 	CommunityID uuid.UUID
-	EventType   string
 	Events      int64
 	Qs          []int16
+	Types       []string
+	TypeEvents  []int64
 }
 
 type UserSketch struct {

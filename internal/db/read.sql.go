@@ -335,7 +335,7 @@ JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
  AND u.user_id = $5::uuid AND u.res = p.res AND u.bucket = p.bucket
  AND ($6::bool OR u.community_id = ANY ($7::uuid[]))
- AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid AND u.event_type = ''
+ AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid
 GROUP BY u.community_id
 HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
                 ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END) > 0
@@ -396,7 +396,7 @@ FROM (SELECT unnest($1::uuid[]) AS user_id, unnest($2::text[]) AS res, unnest($3
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
  AND u.user_id = p.user_id AND u.res = p.res AND u.bucket = p.bucket
- AND u.community_id = $6::uuid AND u.event_type = ''
+ AND u.community_id = $6::uuid
 GROUP BY p.user_id
 `
 
@@ -446,7 +446,7 @@ func (q *Queries) UserCountsPairs(ctx context.Context, arg UserCountsPairsParams
 
 const userCountsSlots = `-- name: UserCountsSlots :many
 SELECT (u.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
-       u.event_type, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
+       sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
                 ELSE (SELECT count(*) FROM unnest(u.qs) x WHERE x >= p.qlo AND x < p.qhi) END)::bigint AS events
 FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
              unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
@@ -454,8 +454,7 @@ JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
  AND u.user_id = $5::uuid AND u.res = p.res AND u.bucket = p.bucket
  AND ($6::bool OR u.community_id = ANY ($7::uuid[]))
- AND CASE $8::text WHEN '*' THEN u.event_type <> '' ELSE u.event_type = $8::text END
-GROUP BY 1, 2
+GROUP BY 1
 `
 
 type UserCountsSlotsParams struct {
@@ -466,18 +465,16 @@ type UserCountsSlotsParams struct {
 	UserID         uuid.UUID
 	AllCommunities bool
 	Communities    []uuid.UUID
-	EventType      string
 }
 
 type UserCountsSlotsRow struct {
-	StartAt   time.Time
-	EventType string
-	Events    int64
+	StartAt time.Time
+	Events  int64
 }
 
-// One user's events in the scope per event type (selected as in
-// EventCountsSlots) over the day units of the read plan, by the start of
-// the part of each row selected (the caller finds its slot).
+// One user's events in the scope, every type, over the day units of the
+// read plan, by the start of the part of each row selected (the caller
+// finds its slot).
 func (q *Queries) UserCountsSlots(ctx context.Context, arg UserCountsSlotsParams) ([]UserCountsSlotsRow, error) {
 	rows, err := q.db.Query(ctx, userCountsSlots,
 		arg.Res,
@@ -487,7 +484,6 @@ func (q *Queries) UserCountsSlots(ctx context.Context, arg UserCountsSlotsParams
 		arg.UserID,
 		arg.AllCommunities,
 		arg.Communities,
-		arg.EventType,
 	)
 	if err != nil {
 		return nil, err
@@ -496,7 +492,7 @@ func (q *Queries) UserCountsSlots(ctx context.Context, arg UserCountsSlotsParams
 	items := []UserCountsSlotsRow{}
 	for rows.Next() {
 		var i UserCountsSlotsRow
-		if err := rows.Scan(&i.StartAt, &i.EventType, &i.Events); err != nil {
+		if err := rows.Scan(&i.StartAt, &i.Events); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -514,7 +510,7 @@ CROSS JOIN LATERAL (
     SELECT u.user_id, u.events
     FROM user_counts u
     WHERE u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
-      AND u.community_id = $3::uuid AND u.event_type = ''
+      AND u.community_id = $3::uuid
       AND u.res = k.res AND u.bucket = k.bucket
     ORDER BY u.events DESC
     LIMIT $4::int
@@ -574,7 +570,7 @@ FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
              unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
- AND u.community_id = $5::uuid AND u.event_type = ''
+ AND u.community_id = $5::uuid
  AND u.res = p.res AND u.bucket = p.bucket
 GROUP BY u.user_id
 HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
@@ -617,6 +613,64 @@ func (q *Queries) UserCountsTopUsers(ctx context.Context, arg UserCountsTopUsers
 	for rows.Next() {
 		var i UserCountsTopUsersRow
 		if err := rows.Scan(&i.UserID, &i.Events); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userCountsTypes = `-- name: UserCountsTypes :many
+SELECT x.event_type::text AS event_type, sum(x.events)::bigint AS events
+FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
+             unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
+JOIN user_counts u
+  ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
+ AND u.user_id = $5::uuid AND u.res = p.res AND u.bucket = p.bucket
+ AND ($6::bool OR u.community_id = ANY ($7::uuid[]))
+CROSS JOIN LATERAL user_counts_types(u.types, u.type_events, u.qs, p.qlo, p.qhi) x
+GROUP BY 1
+`
+
+type UserCountsTypesParams struct {
+	Res            []string
+	Buckets        []time.Time
+	Qlo            []int32
+	Qhi            []int32
+	UserID         uuid.UUID
+	AllCommunities bool
+	Communities    []uuid.UUID
+}
+
+type UserCountsTypesRow struct {
+	EventType string
+	Events    int64
+}
+
+// One user's events in the scope per event type over the day units of the
+// read plan: a month row's type_events, a day row's events with their
+// quarter in [qlo, qhi).
+func (q *Queries) UserCountsTypes(ctx context.Context, arg UserCountsTypesParams) ([]UserCountsTypesRow, error) {
+	rows, err := q.db.Query(ctx, userCountsTypes,
+		arg.Res,
+		arg.Buckets,
+		arg.Qlo,
+		arg.Qhi,
+		arg.UserID,
+		arg.AllCommunities,
+		arg.Communities,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UserCountsTypesRow{}
+	for rows.Next() {
+		var i UserCountsTypesRow
+		if err := rows.Scan(&i.EventType, &i.Events); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -1,0 +1,111 @@
+package migrations_test
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"slices"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/activity-dev/activity/internal/pgtest"
+	"github.com/activity-dev/activity/migrations"
+)
+
+// The user_counts rows of the shape before migration 00010: a row per event
+// type and one for every type (event_type ''), per user, tier, bucket and
+// community.
+const splitRows = `INSERT INTO user_counts (version, user_id, res, bucket, community_id, event_type, events, qs) VALUES
+ (1, '00000000-0000-0000-0000-00000000000a', 'd', '2026-03-01', '00000000-0000-0000-0000-0000000000c1', '', 3, '{5,3,7}'),
+ (1, '00000000-0000-0000-0000-00000000000a', 'd', '2026-03-01', '00000000-0000-0000-0000-0000000000c1', 'user.login', 2, '{5,3}'),
+ (1, '00000000-0000-0000-0000-00000000000a', 'd', '2026-03-01', '00000000-0000-0000-0000-0000000000c1', 'github.push', 1, '{7}'),
+ (1, '00000000-0000-0000-0000-00000000000a', 'd', '2026-03-02', '00000000-0000-0000-0000-000000000000', '', 1, '{95}'),
+ (1, '00000000-0000-0000-0000-00000000000a', 'd', '2026-03-02', '00000000-0000-0000-0000-000000000000', 'user.login', 1, '{95}'),
+ (1, '00000000-0000-0000-0000-00000000000a', 'm', '2026-03-01', '00000000-0000-0000-0000-0000000000c1', '', 3, NULL),
+ (1, '00000000-0000-0000-0000-00000000000a', 'm', '2026-03-01', '00000000-0000-0000-0000-0000000000c1', 'user.login', 2, NULL),
+ (1, '00000000-0000-0000-0000-00000000000a', 'm', '2026-03-01', '00000000-0000-0000-0000-0000000000c1', 'github.push', 1, NULL),
+ (1, '00000000-0000-0000-0000-00000000000a', 'm', '2026-03-01', '00000000-0000-0000-0000-000000000000', '', 1, NULL),
+ (1, '00000000-0000-0000-0000-00000000000a', 'm', '2026-03-01', '00000000-0000-0000-0000-000000000000', 'user.login', 1, NULL)`
+
+const splitQuery = `SELECT concat_ws(' ', res, bucket::date, community_id, event_type, events,
+	(SELECT array_agg(x ORDER BY x) FROM unnest(qs) x)) FROM user_counts ORDER BY 1`
+
+const foldedQuery = `SELECT concat_ws(' ', res, bucket::date, community_id, events, qs, types, type_events)
+	FROM user_counts ORDER BY 1`
+
+// TestMigration00010_FoldsUserCountsInPlace: the rows of every event type
+// become the types inside the row of every type, with each event's quarter
+// and type side by side in a day row and each type's events in a month row;
+// the Down migration gives back the rows it started from.
+func TestMigration00010_FoldsUserCountsInPlace(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", pgtest.NewURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sub, err := fs.Sub(migrations.FS, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 9); err != nil {
+		t.Fatalf("down to 00009: %v", err)
+	}
+	if _, err := db.ExecContext(ctx, splitRows); err != nil {
+		t.Fatal(err)
+	}
+	before := rows(t, db, splitQuery)
+
+	if _, err := p.UpTo(ctx, 10); err != nil {
+		t.Fatalf("up to 00010: %v", err)
+	}
+	want := []string{
+		"d 2026-03-01 00000000-0000-0000-0000-0000000000c1 3 {7,3,5} {github.push,user.login,user.login}",
+		"d 2026-03-02 00000000-0000-0000-0000-000000000000 1 {95} {user.login}",
+		"m 2026-03-01 00000000-0000-0000-0000-000000000000 1 {user.login} {1}",
+		"m 2026-03-01 00000000-0000-0000-0000-0000000000c1 3 {github.push,user.login} {1,2}",
+	}
+	if got := rows(t, db, foldedQuery); !slices.Equal(got, want) {
+		t.Errorf("folded rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var partitions int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_inherits WHERE inhparent = 'user_counts'::regclass
+		AND inhrelid = 'user_counts_v1'::regclass`).Scan(&partitions); err != nil || partitions != 1 {
+		t.Errorf("user_counts_v1 is not the partition of version 1 (%d, %v)", partitions, err)
+	}
+
+	if _, err := p.DownTo(ctx, 9); err != nil {
+		t.Fatalf("down to 00009 again: %v", err)
+	}
+	if got := rows(t, db, splitQuery); !slices.Equal(got, before) {
+		t.Errorf("rows after the Down migration:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(before, "\n"))
+	}
+}
+
+func rows(t *testing.T, db *sql.DB, query string) []string {
+	t.Helper()
+	rs, err := db.Query(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var s string
+		if err := rs.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
