@@ -16,7 +16,7 @@ import (
 )
 
 // The user_counts rows of the shape before migration 00010: a row per event
-// type and one for every type (event_type ''), per user, tier, bucket and
+// type and one for every type (the empty event type), per user, tier, bucket and
 // community.
 const splitRows = `INSERT INTO user_counts (version, user_id, res, bucket, community_id, event_type, events, qs) VALUES
  (1, '00000000-0000-0000-0000-00000000000a', 'd', '2026-03-01', '00000000-0000-0000-0000-0000000000c1', '', 3, '{5,3,7}'),

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -51,6 +52,17 @@ type bulkRow struct {
 	// nilComm: the community is the nil UUID, which the per-user rollups
 	// key activities without a community by.
 	nilComm bool
+	// named is set for the activities that name something: a
+	// community.created (community_stats) or a user.identify (user_traits).
+	named *bulkNamed
+}
+
+// bulkNamed is what the bulk fill reads of an activity that names
+// something: its kind, event id and metadata (JSON text).
+type bulkNamed struct {
+	identify bool // user.identify, else community.created
+	eventID  string
+	metadata []byte
 }
 
 // bulkDict holds the communities and event types of the log; rows refer to
@@ -71,6 +83,8 @@ type bulkTarget struct {
 }
 
 // bulkBuilder folds log rows into the rows of the tables it builds.
+// Builders of rollups without a table (Projection.smallBulk) have no
+// tables; they are smallBuilders.
 type bulkBuilder interface {
 	// tables lists the tables it writes, with their COPY column lists.
 	tables() []bulkTable
@@ -78,6 +92,14 @@ type bulkBuilder interface {
 	add(rows []bulkRow)
 	// emit writes each table's rows to out[table].
 	emit(ctx context.Context, d *bulkDict, out map[string]*copyEncoder) error
+}
+
+// smallBuilder is the builder of a rollup of few rows, which are written
+// in the transaction that moves the version's checkpoint past the fill.
+type smallBuilder interface {
+	bulkBuilder
+	projection() string
+	insert(ctx context.Context, tx pgx.Tx, d *bulkDict) error
 }
 
 // bulkTable is a rollup table a builder writes and the version it fills.
@@ -126,8 +148,14 @@ func (r *Runner) bulkFill(ctx context.Context, targets []bulkTarget) error {
 	if err := r.bulkWrite(ctx, dict, builders); err != nil {
 		return err
 	}
+	small := map[string]smallBuilder{}
+	for _, b := range builders {
+		if sb, ok := b.(smallBuilder); ok {
+			small[sb.projection()] = sb
+		}
+	}
 	for _, t := range todo {
-		if err := r.bulkAttach(ctx, t, w); err != nil {
+		if err := r.bulkAttach(ctx, t, w, func(tx pgx.Tx) error { return small[t.p.Name].insert(ctx, tx, dict) }); err != nil {
 			return err
 		}
 		r.metrics.BulkFills.WithLabelValues(t.p.Name).Inc()
@@ -160,6 +188,10 @@ func (r *Runner) newBulkBuilders(ts []bulkTarget, span logSpan, budget *bulkBudg
 				return nil, err
 			}
 			out = append(out, newUserSketchesBuild(budget, t.version, zones, span))
+		case communityStats.Name:
+			out = append(out, &communityStatsBuild{version: t.version, comms: map[int32]*csRow{}})
+		case userTraits.Name:
+			out = append(out, &userTraitsBuild{budget: budget, version: t.version, traits: map[traitKey]traitValue{}})
 		case userCounts.Name, userStats.Name:
 			if users == nil {
 				users = &userRollupsBuild{budget: budget, countsVersion: -1, statsVersion: -1}
@@ -234,7 +266,8 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 	}
 	nilUUID := [16]byte{}
 	reader := &copyReader{row: func(f [][]byte) error {
-		if len(f) != 4 || len(f[0]) != 8 || f[2] == nil || (f[1] != nil && len(f[1]) != 16) || (f[3] != nil && len(f[3]) != 16) {
+		if len(f) != 6 || len(f[0]) != 8 || f[2] == nil || (f[1] != nil && len(f[1]) != 16) || (f[3] != nil && len(f[3]) != 16) ||
+			(f[4] == nil) != (f[5] == nil) || (f[5] != nil && (len(f[5]) == 0 || f[5][0] != 1)) {
 			return fmt.Errorf("%w: unexpected activity row", errCopyFormat)
 		}
 		row := bulkRow{at: int64(binary.BigEndian.Uint64(f[0])) + pgEpochMicros, comm: commNone}
@@ -261,6 +294,9 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 		if f[3] != nil {
 			row.user, row.hasUser = [16]byte(f[3]), true
 		}
+		if f[4] != nil { // the buffer is the reader's: copy
+			row.named = &bulkNamed{identify: string(f[2]) == eventUserIdentify, eventID: string(f[4]), metadata: bytes.Clone(f[5][1:])}
+		}
 		batch = append(batch, row)
 		if len(batch) == bulkBatch {
 			flush()
@@ -270,8 +306,10 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 	}}
 	// COPY takes no parameters; w is an integer.
 	_, err = tx.Conn().PgConn().CopyTo(ctx, reader,
-		"COPY (SELECT a.created_at, a.community_id, a.event_type, a.user_id FROM activities a WHERE a.tx_id < "+
-			strconv.FormatInt(w, 10)+") TO STDOUT (FORMAT binary)")
+		"COPY (SELECT a.created_at, a.community_id, a.event_type, a.user_id, "+
+			"CASE WHEN a.event_type IN ('"+eventCommunityCreated+"', '"+eventUserIdentify+"') THEN a.event_id END, "+
+			"CASE WHEN a.event_type IN ('"+eventCommunityCreated+"', '"+eventUserIdentify+"') THEN a.metadata END "+
+			"FROM activities a WHERE a.tx_id < "+strconv.FormatInt(w, 10)+") TO STDOUT (FORMAT binary)")
 	if err == nil && !reader.done {
 		err = fmt.Errorf("%w: no trailer", errCopyFormat)
 	}
@@ -304,6 +342,9 @@ func (r *Runner) bulkWrite(ctx context.Context, dict *bulkDict, builders []bulkB
 		cancel(err)
 	}
 	for _, b := range builders {
+		if len(b.tables()) == 0 {
+			continue // a smallBuilder: its rows go in with the checkpoint
+		}
 		out := map[string]*copyEncoder{}
 		var writers []*io.PipeWriter
 		for _, t := range b.tables() {
@@ -431,29 +472,20 @@ func (r *Runner) fillTable(ctx context.Context, t bulkTable, src io.Reader) erro
 	return nil
 }
 
-// bulkAttach makes t's fill table the version's partition and moves its
-// checkpoint from the start of the log to the end of every transaction
-// below w, in one transaction.
-func (r *Runner) bulkAttach(ctx context.Context, t bulkTarget, w int64) error {
-	table, part := t.p.table, partitionName(t.p.table, t.version)
+// bulkAttach makes t's fill table the version's partition (for a rollup
+// without a table: writes its rows with insert) and moves its checkpoint
+// from the start of the log to the end of every transaction below w, in
+// one transaction.
+func (r *Runner) bulkAttach(ctx context.Context, t bulkTarget, w int64, insert func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		exists, err := q.TableExists(ctx, part)
+		var err error
+		if t.p.table == "" {
+			err = insert(tx)
+		} else {
+			err = attachFill(ctx, tx, t)
+		}
 		if err != nil {
-			return err
-		}
-		if exists {
-			// An empty partition no batch has committed to (the checkpoint
-			// is at the start of the log): one the migration made, or a
-			// leftover of a detach interrupted before its drop.
-			if _, err := tx.Exec(ctx, "DROP TABLE "+ident(part)); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.Exec(ctx, "ALTER TABLE "+ident(fillName(table, t.version))+" RENAME TO "+ident(part)); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "ALTER TABLE "+ident(table)+" ATTACH PARTITION "+ident(part)+" FOR VALUES IN ("+strconv.Itoa(int(t.version))+")"); err != nil {
 			return err
 		}
 		end := endOfTx(w)
@@ -468,4 +500,26 @@ func (r *Runner) bulkAttach(ctx context.Context, t bulkTarget, w int64) error {
 		}
 		return nil
 	})
+}
+
+// attachFill makes t's fill table the version's partition.
+func attachFill(ctx context.Context, tx pgx.Tx, t bulkTarget) error {
+	table, part := t.p.table, partitionName(t.p.table, t.version)
+	exists, err := db.New(tx).TableExists(ctx, part)
+	if err != nil {
+		return err
+	}
+	if exists {
+		// An empty partition no batch has committed to (the checkpoint is
+		// at the start of the log): one the migration made, or a leftover
+		// of a detach interrupted before its drop.
+		if _, err := tx.Exec(ctx, "DROP TABLE "+ident(part)); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, "ALTER TABLE "+ident(fillName(table, t.version))+" RENAME TO "+ident(part)); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, "ALTER TABLE "+ident(table)+" ATTACH PARTITION "+ident(part)+" FOR VALUES IN ("+strconv.Itoa(int(t.version))+")")
+	return err
 }

@@ -463,9 +463,13 @@ func (b *userSketchesBuild) add(rows []bulkRow) {
 				b.budget.add(int64(unsafe.Sizeof(*hs)))
 				c.hours[day] = hs
 			}
-			hs[q/4].Add(h)
-			c.days[day].Add(h)
-			c.months[month].Add(h)
+			// A user already in the hour's sketch is in the day's and the
+			// month's, which hold every user of the hour: they would not
+			// change. (A report zone's local day may split an hour.)
+			if hs[q/4].Add(h) {
+				c.days[day].Add(h)
+				c.months[month].Add(h)
+			}
 			for i, l := range b.local {
 				c.zones[i][l.of[day*96+q]].Add(h)
 			}

@@ -80,7 +80,7 @@ func (r *Runner) startRebuild(ctx context.Context, name string, hold *pgx.Conn) 
 	if err := q.ProjectionSetNext(ctx, db.ProjectionSetNextParams{Name: name, NextVersion: next}); err != nil {
 		return RebuildStart{}, false, fmt.Errorf("%s: %w", name, err)
 	}
-	if hold != nil && p.table != "" {
+	if hold != nil && p.inBulk() {
 		// A session lock outlives the transaction, committed or not.
 		held, err = q.ProjectionHoldLock(ctx, db.ProjectionHoldLockParams{Key: p.lockKey, Version: next})
 		if err != nil {
@@ -134,7 +134,7 @@ func (r *Runner) RebuildAll(ctx context.Context) error {
 }
 
 // rebuild starts (or joins) the rebuilds of names, fills the new versions
-// of the partitioned rollups in one bulk pass over the log (bulk.go) while
+// of the rollups filled in bulk in one pass over the log (bulk.go) while
 // the others fill batch by batch, then finishes each: catches it up and
 // switches reads to it.
 func (r *Runner) rebuild(ctx context.Context, names []string) error {
@@ -157,7 +157,7 @@ func (r *Runner) rebuild(ctx context.Context, names []string) error {
 		if err != nil {
 			return err
 		}
-		bulk := p.table != "" && !r.cfg.NoBulkFill
+		bulk := p.inBulk() && !r.cfg.NoBulkFill
 		if bulk && hold == nil {
 			if hold, err = r.holdConn(ctx); err != nil {
 				return err
@@ -206,6 +206,9 @@ func (r *Runner) fillInBulk(ctx context.Context, targets []bulkTarget) {
 	}
 	r.log.Warn("filling rebuilt versions in bulk failed; they are filled batch by batch", "err", err)
 	for _, t := range targets {
+		if t.p.table == "" {
+			continue
+		}
 		if _, err := r.pool.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+ident(fillName(t.p.table, t.version))); err != nil {
 			r.log.Warn("dropping a fill table failed", "table", fillName(t.p.table, t.version), "err", err)
 		}
@@ -378,7 +381,7 @@ func (r *Runner) RebuildInBackground(ctx context.Context, name string) (RebuildS
 		return RebuildStart{}, err
 	}
 	var hold *pgx.Conn
-	if p.table != "" && !r.cfg.NoBulkFill {
+	if p.inBulk() && !r.cfg.NoBulkFill {
 		if hold, err = r.holdConn(ctx); err != nil {
 			return RebuildStart{}, err
 		}

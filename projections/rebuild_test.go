@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/activity-dev/activity/projections"
@@ -54,9 +55,9 @@ func TestRebuild_GivesTablesIdenticalToTheLiveOnes(t *testing.T) {
 	if err := r.RebuildAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The partitioned rollups were filled in one pass over the log, the
-	// others batch by batch; both must give the live rows.
-	for _, name := range []string{"event_counts", "user_sketches", "user_counts", "user_stats"} {
+	// Every rollup was filled in one pass over the log; it must give the
+	// live rows (which batches applied).
+	for _, name := range projections.Names() {
 		if n := testutil.ToFloat64(metrics.BulkFills.WithLabelValues(name)); n != 1 {
 			t.Errorf("%s: %v bulk fills, want 1", name, n)
 		}
@@ -193,7 +194,7 @@ func TestRebuild_ReadsAnswerThroughoutWhileWritesGoOn(t *testing.T) {
 	// The live runner never got to the versions being filled in bulk (it
 	// would have moved their checkpoints, and the fill would have given way
 	// to batches).
-	for _, name := range []string{"event_counts", "user_sketches", "user_counts", "user_stats"} {
+	for _, name := range projections.Names() {
 		if n := testutil.ToFloat64(metrics.BulkFills.WithLabelValues(name)); n != 1 {
 			t.Errorf("%s: %v bulk fills, want 1", name, n)
 		}
@@ -599,4 +600,50 @@ func rebuildBehindTheCurrentVersion(t *testing.T, pool *pgxpool.Pool, r *project
 		t.Fatal(err)
 	}
 	return st
+}
+
+// TestRebuild_TiedNamesAndTraitsAsLive: of two community.created (two
+// user.identify) at the same instant, the one whose event id is greater as
+// bytes names the community (sets the trait), whether batches applied them,
+// one batch each in either order, or a rebuild's bulk fill read them.
+func TestRebuild_TiedNamesAndTraitsAsLive(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx := context.Background()
+	r := newRunner(t, pool, projections.Config{})
+	at := base.Add(-time.Hour)
+	user, community := uuid.New(), uuid.New()
+	// "a…" > "B…" as bytes (not in case-insensitive collations).
+	for _, e := range []event{
+		{id: "a-named", typ: "community.created", user: user, community: community, at: at, meta: map[string]any{"name": "bytes"}},
+		{id: "B-named", typ: "community.created", user: user, community: community, at: at, meta: map[string]any{"name": "letters"}},
+		{id: "B-traits", typ: "user.identify", user: user, at: at, meta: map[string]any{"plan": "letters"}},
+		{id: "a-traits", typ: "user.identify", user: user, at: at, meta: map[string]any{"plan": map[string]any{"tier": "bytes", "seats": 3}}},
+	} {
+		if err := insertTx(ctx, pool, []event{e}); err != nil {
+			t.Fatal(err)
+		}
+		catchUp(t, r)
+	}
+	const named = `SELECT concat_ws(' ', name, named_event_id) FROM community_stats
+		WHERE version = (SELECT current_version FROM projections WHERE name = 'community_stats')`
+	const traits = `SELECT concat_ws(' ', trait, value, event_id) FROM user_traits
+		WHERE version = (SELECT current_version FROM projections WHERE name = 'user_traits')`
+	want := map[string][]string{
+		named:  {`("bytes a-named")`},
+		traits: {`("plan {""tier"": ""bytes"", ""seats"": 3} a-traits")`},
+	}
+	for q, w := range want {
+		if got := rowsOf(t, pool, q); !slices.Equal(got, w) {
+			t.Errorf("live: %v, want %v", got, w)
+		}
+	}
+	if err := r.RebuildAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for q, w := range want {
+		if got := rowsOf(t, pool, q); !slices.Equal(got, w) {
+			t.Errorf("rebuilt: %v, want %v", got, w)
+		}
+	}
 }

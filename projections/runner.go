@@ -451,6 +451,7 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 	}
 	bounded := below != math.MaxInt64
 	var to Position
+	empty := false
 	switch {
 	case errors.Is(err, pgx.ErrNoRows) && (!bounded || !from.Less(endOfTx(below))):
 		// Nothing to apply: the version is caught up.
@@ -463,7 +464,11 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 		}
 		return res, nil
 	case errors.Is(err, pgx.ErrNoRows):
-		to = endOfTx(below)
+		// Below a watermark every transaction has ended: the range to its
+		// end holds no row, and the checkpoint moves there with nothing to
+		// apply (planning a statement over every partition of the log costs
+		// more than the rest of a rebuild's catch-up).
+		to, empty = endOfTx(below), true
 	case err != nil:
 		return res, fmt.Errorf("%s v%d: find batch: %w", p.Name, version, err)
 	default:
@@ -474,8 +479,10 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 			to = endOfTx(below)
 		}
 	}
-	if err := p.applyIn(ctx, tx, target{version, cp.TimeZones}, from, to); err != nil {
-		return res, fmt.Errorf("%s v%d: apply (%s, %s]: %w", p.Name, version, from, to, err)
+	if !empty {
+		if err := p.applyIn(ctx, tx, target{version, cp.TimeZones}, from, to); err != nil {
+			return res, fmt.Errorf("%s v%d: apply (%s, %s]: %w", p.Name, version, from, to, err)
+		}
 	}
 	n, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
 		Name: p.Name, Version: version, OldTx: from.Tx, OldID: from.ID, NewTx: to.Tx, NewID: to.ID,
@@ -609,7 +616,11 @@ func (r *Runner) dropVersion(ctx context.Context, p Projection, old, current int
 	if exists, err := r.q.TableExists(ctx, vacuum); err != nil || !exists {
 		return // the version never applied a row
 	}
-	if _, err := r.pool.Exec(ctx, "VACUUM (ANALYZE) "+ident(vacuum)); err != nil {
+	stmt := "VACUUM (ANALYZE) "
+	if analyzed, err := r.q.TableAnalyzed(ctx, vacuum); err == nil && analyzed {
+		stmt = "VACUUM " // filled in bulk: its statistics are there
+	}
+	if _, err := r.pool.Exec(ctx, stmt+ident(vacuum)); err != nil {
 		r.log.Warn("vacuuming the rebuilt projection failed; autovacuum will", "projection", p.Name, "err", err)
 	}
 }

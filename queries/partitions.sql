@@ -14,6 +14,13 @@ ORDER BY c.relname;
 -- name: TableExists :one
 SELECT (to_regclass(@name::text) IS NOT NULL)::bool AS exists;
 
+-- name: TableAnalyzed :one
+-- Whether @name was analyzed and less than a tenth of its rows changed
+-- since (a version filled in bulk is analyzed as it is written).
+SELECT COALESCE((SELECT (s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL)
+                        AND s.n_mod_since_analyze <= s.n_live_tup / 10
+                 FROM pg_catalog.pg_stat_user_tables s WHERE s.relid = to_regclass(@name::text)), false)::bool AS analyzed;
+
 -- name: PartitionIndexDefs :many
 -- The indexes of @parent, each as CREATE INDEX and, for the index of a
 -- primary key or unique constraint, the constraint (which a partition must

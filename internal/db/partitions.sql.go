@@ -114,6 +114,21 @@ func (q *Queries) PartitionList(ctx context.Context, parent string) ([]Partition
 	return items, nil
 }
 
+const tableAnalyzed = `-- name: TableAnalyzed :one
+SELECT COALESCE((SELECT (s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL)
+                        AND s.n_mod_since_analyze <= s.n_live_tup / 10
+                 FROM pg_catalog.pg_stat_user_tables s WHERE s.relid = to_regclass($1::text)), false)::bool AS analyzed
+`
+
+// Whether @name was analyzed and less than a tenth of its rows changed
+// since (a version filled in bulk is analyzed as it is written).
+func (q *Queries) TableAnalyzed(ctx context.Context, name string) (bool, error) {
+	row := q.db.QueryRow(ctx, tableAnalyzed, name)
+	var analyzed bool
+	err := row.Scan(&analyzed)
+	return analyzed, err
+}
+
 const tableExists = `-- name: TableExists :one
 SELECT (to_regclass($1::text) IS NOT NULL)::bool AS exists
 `

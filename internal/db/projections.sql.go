@@ -71,19 +71,19 @@ LEFT JOIN (
     WHERE (a.tx_id, a.id) > ($2::bigint, $3::bigint)
       AND (a.tx_id, a.id) <= ($4::bigint, $5::bigint)
       AND a.community_id IS NOT NULL AND a.event_type = 'community.created'
-    ORDER BY a.community_id, a.created_at DESC, a.event_id DESC
+    ORDER BY a.community_id, a.created_at DESC, a.event_id COLLATE "C" DESC
 ) n ON n.community_id = c.community_id
 ON CONFLICT (version, community_id) DO UPDATE SET
     first_seen = LEAST(t.first_seen, EXCLUDED.first_seen),
     events = t.events + EXCLUDED.events,
     name = CASE WHEN EXCLUDED.named_at IS NOT NULL AND (t.named_at IS NULL
-                     OR (EXCLUDED.named_at, EXCLUDED.named_event_id) > (t.named_at, t.named_event_id))
+                     OR (EXCLUDED.named_at, EXCLUDED.named_event_id COLLATE "C") > (t.named_at, t.named_event_id COLLATE "C"))
                 THEN EXCLUDED.name ELSE t.name END,
     named_event_id = CASE WHEN EXCLUDED.named_at IS NOT NULL AND (t.named_at IS NULL
-                     OR (EXCLUDED.named_at, EXCLUDED.named_event_id) > (t.named_at, t.named_event_id))
+                     OR (EXCLUDED.named_at, EXCLUDED.named_event_id COLLATE "C") > (t.named_at, t.named_event_id COLLATE "C"))
                 THEN EXCLUDED.named_event_id ELSE t.named_event_id END,
     named_at = CASE WHEN EXCLUDED.named_at IS NOT NULL AND (t.named_at IS NULL
-                     OR (EXCLUDED.named_at, EXCLUDED.named_event_id) > (t.named_at, t.named_event_id))
+                     OR (EXCLUDED.named_at, EXCLUDED.named_event_id COLLATE "C") > (t.named_at, t.named_event_id COLLATE "C"))
                 THEN EXCLUDED.named_at ELSE t.named_at END
 `
 
@@ -476,10 +476,10 @@ FROM (SELECT a.user_id, k.k AS trait, a.metadata -> k.k AS value, a.created_at A
       WHERE (a.tx_id, a.id) > ($2::bigint, $3::bigint)
         AND (a.tx_id, a.id) <= ($4::bigint, $5::bigint)
         AND a.event_type = 'user.identify' AND a.user_id IS NOT NULL) x
-ORDER BY x.user_id, x.trait, x.set_at DESC, x.event_id DESC
+ORDER BY x.user_id, x.trait, x.set_at DESC, x.event_id COLLATE "C" DESC
 ON CONFLICT (version, user_id, trait) DO UPDATE SET
     value = EXCLUDED.value, set_at = EXCLUDED.set_at, event_id = EXCLUDED.event_id
-WHERE (EXCLUDED.set_at, EXCLUDED.event_id) > (t.set_at, t.event_id)
+WHERE (EXCLUDED.set_at, EXCLUDED.event_id COLLATE "C") > (t.set_at, t.event_id COLLATE "C")
 `
 
 type UserTraitsApplyParams struct {

@@ -511,6 +511,7 @@ CROSS JOIN LATERAL (
     FROM user_counts u
     WHERE u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
       AND u.community_id = $3::uuid
+      AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid -- user_counts_top_idx's predicate
       AND u.res = k.res AND u.bucket = k.bucket
     ORDER BY u.events DESC
     LIMIT $4::int
@@ -571,6 +572,7 @@ FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
  AND u.community_id = $5::uuid
+ AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid -- user_counts_top_idx's predicate
  AND u.res = p.res AND u.bucket = p.bucket
 GROUP BY u.user_id
 HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events

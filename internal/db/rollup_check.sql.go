@@ -24,7 +24,7 @@ WITH stored AS (
     LEFT JOIN (SELECT DISTINCT ON (a.community_id) a.community_id, a.metadata->>'name' AS name,
                       a.created_at AS named_at, a.event_id
                FROM activities a WHERE a.community_id IS NOT NULL AND a.event_type = 'community.created'
-               ORDER BY a.community_id, a.created_at DESC, a.event_id DESC) n ON n.community_id = c.community_id
+               ORDER BY a.community_id, a.created_at DESC, a.event_id COLLATE "C" DESC) n ON n.community_id = c.community_id
 )
 SELECT 'rollup'::text AS side, d.community_id, d.name, d.named_at, d.named_event_id, d.first_seen, d.events
 FROM (SELECT community_id, name, named_at, named_event_id, first_seen, events FROM stored EXCEPT SELECT community_id, name, named_at, named_event_id, first_seen, events FROM recomputed) d
@@ -403,7 +403,7 @@ WITH stored AS (
     FROM (SELECT a.user_id, k.k AS trait, a.metadata -> k.k AS value, a.created_at AS set_at, a.event_id
           FROM activities a, jsonb_object_keys(a.metadata) AS k (k)
           WHERE a.event_type = 'user.identify' AND a.user_id IS NOT NULL) x
-    ORDER BY x.user_id, x.trait, x.set_at DESC, x.event_id DESC
+    ORDER BY x.user_id, x.trait, x.set_at DESC, x.event_id COLLATE "C" DESC
 )
 SELECT 'rollup'::text AS side, d.user_id, d.trait, d.value::text AS value, d.set_at, d.event_id
 FROM (SELECT user_id, trait, value, set_at, event_id FROM stored EXCEPT SELECT user_id, trait, value, set_at, event_id FROM recomputed) d

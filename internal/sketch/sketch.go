@@ -121,22 +121,25 @@ type Sketch struct {
 	buf []uint64
 }
 
-// Add adds the hash h to the sketch's set.
-func (s *Sketch) Add(h uint64) {
+// Add adds the hash h to the sketch's set and reports whether the sketch
+// changed. When it did not, adding h to a sketch of a superset of this
+// sketch's set (one every hash added here was also added to) would not
+// change that sketch either.
+func (s *Sketch) Add(h uint64) bool {
 	if s.dense {
-		s.addDense(h)
-		return
+		return s.addDense(h)
 	}
 	i, found := slices.BinarySearch(s.list, h)
 	if found {
-		return
+		return false
 	}
 	if len(s.list) == MaxExplicit {
 		s.toDense(s.list)
 		s.addDense(h)
-		return
+		return true
 	}
 	s.list = slices.Insert(s.list, i, h)
+	return true
 }
 
 // Merge replaces s with the sketch of the union of the sets of s and o.
@@ -325,12 +328,14 @@ func (s *Sketch) Reset() {
 // addDense adds h to the registers of a dense sketch. The register index is
 // the top precision bits of h and the rank is one more than the number of
 // leading zeros of the remaining 52 bits, capped at maxRank.
-func (s *Sketch) addDense(h uint64) {
+func (s *Sketch) addDense(h uint64) bool {
 	i := h >> (64 - precision)
 	r := uint8(bits.LeadingZeros64(h<<precision|1<<(precision-1))) + 1
 	if r > s.regs[i] {
 		s.regs[i] = r
+		return true
 	}
+	return false
 }
 
 // toDense switches s to dense form holding the hashes in hs, which may
