@@ -33,13 +33,13 @@ const splitRows = `INSERT INTO user_counts (version, user_id, res, bucket, commu
 const splitQuery = `SELECT concat_ws(' ', res, bucket::date, community_id, event_type, events,
 	(SELECT array_agg(x ORDER BY x) FROM unnest(qs) x)) FROM user_counts ORDER BY 1`
 
-const foldedQuery = `SELECT concat_ws(' ', res, bucket::date, community_id, events, qs, types, type_events)
-	FROM user_counts ORDER BY 1`
+const foldedQuery = `SELECT concat_ws(' ', res, bucket::date, community_id, events, types, type_events,
+	(SELECT array_agg(x ORDER BY x) FROM unnest(tq) x)) FROM user_counts ORDER BY 1`
 
 // TestMigration00010_FoldsUserCountsInPlace: the rows of every event type
-// become the types inside the row of every type, with each event's quarter
-// and type side by side in a day row and each type's events in a month row;
-// the Down migration gives back the rows it started from.
+// become the types inside the row of every type, with their events, and a
+// day row's events each as its type's index and quarter; the Down migration
+// gives back the rows it started from.
 func TestMigration00010_FoldsUserCountsInPlace(t *testing.T) {
 	ctx := context.Background()
 	db, err := sql.Open("pgx", pgtest.NewURL(t))
@@ -66,9 +66,10 @@ func TestMigration00010_FoldsUserCountsInPlace(t *testing.T) {
 	if _, err := p.UpTo(ctx, 10); err != nil {
 		t.Fatalf("up to 00010: %v", err)
 	}
+	// tq: type index * 96 + quarter (github.push is 0, user.login 1).
 	want := []string{
-		"d 2026-03-01 00000000-0000-0000-0000-0000000000c1 3 {7,3,5} {github.push,user.login,user.login}",
-		"d 2026-03-02 00000000-0000-0000-0000-000000000000 1 {95} {user.login}",
+		"d 2026-03-01 00000000-0000-0000-0000-0000000000c1 3 {github.push,user.login} {1,2} {7,99,101}",
+		"d 2026-03-02 00000000-0000-0000-0000-000000000000 1 {user.login} {1} {95}",
 		"m 2026-03-01 00000000-0000-0000-0000-000000000000 1 {user.login} {1}",
 		"m 2026-03-01 00000000-0000-0000-0000-0000000000c1 3 {github.push,user.login} {1,2}",
 	}

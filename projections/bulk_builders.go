@@ -582,7 +582,7 @@ func (b *userRollupsBuild) tables() []bulkTable {
 	var ts []bulkTable
 	if b.countsVersion >= 0 {
 		ts = append(ts, bulkTable{userCounts.table, b.countsVersion,
-			[]string{"version", "user_id", "res", "bucket", "community_id", "events", "qs", "types", "type_events"}})
+			[]string{"version", "user_id", "res", "bucket", "community_id", "events", "types", "type_events", "tq"}})
 	}
 	if b.statsVersion >= 0 {
 		ts = append(ts, bulkTable{userStats.table, b.statsVersion,
@@ -646,7 +646,15 @@ func (b *userRollupsBuild) emit(ctx context.Context, d *bulkDict, out map[string
 		})
 	}
 	counts, stats := out[userCounts.table], out[userStats.table]
-	sw := userSweep{b: b, d: d, counts: counts, stats: stats}
+	sw := userSweep{b: b, d: d, counts: counts, stats: stats, nameRank: make([]int32, len(d.types))}
+	byName := make([]int32, len(d.types))
+	for i := range byName {
+		byName[i] = int32(i)
+	}
+	slices.SortFunc(byName, func(a, b int32) int { return strings.Compare(d.types[a], d.types[b]) })
+	for rank, typ := range byName {
+		sw.nameRank[typ] = int32(rank)
+	}
 	for i := range b.shards {
 		<-sorted[i]
 		if err := context.Cause(ctx); err != nil {
@@ -677,30 +685,29 @@ type userSweep struct {
 	b             *userRollupsBuild
 	d             *bulkDict
 	counts, stats *copyEncoder
+	// nameRank orders the dictionary's event types by name: a row's types
+	// are sorted by it.
+	nameRank []int32
 	// scratch
-	month struct {
-		start  int64
-		events map[int32]int64
-	}
-	user  [16]byte
-	rows  []ucRow  // the user's user_counts rows so far
-	qs    []int16  // their quarters (day rows)
-	types []int32  // their event types: each event's (day rows), each type's (month rows)
-	tn    []int64  // the events of each type of month rows
-	names []string // one row's type names, for the encoder
+	day, month []typeCount // the events of each type of the day and month being swept
+	user       [16]byte
+	rows       []ucRow  // the user's user_counts rows so far
+	types      []int32  // their event types, each once, in name order
+	tn         []int64  // the events of each of those types
+	tq         []int32  // day rows' events: type index * 96 + quarter
+	names      []string // one row's type names, for the encoder
 }
 
-// ucRow is a user_counts row waiting for the rest of its user's.
+// ucRow is a user_counts row waiting for the rest of its user's: its types
+// and their events are types[from:to] and tn[from:to], a day row's events
+// tq[tqFrom:tqTo].
 type ucRow struct {
-	month  bool // res 'm' (else 'd')
-	bucket int64
-	comm   [16]byte
-	events int64
-	// types[from:to] are a day row's events' types, or a month row's types;
-	// a day row's events' quarters are as many from qsFrom in qs, a month
-	// row's events per type as many from tnFrom in tn.
-	from, to       int
-	qsFrom, tnFrom int
+	month        bool // res 'm' (else 'd')
+	bucket       int64
+	comm         [16]byte
+	events       int64
+	from, to     int
+	tqFrom, tqTo int
 }
 
 func (s *userSweep) group(g []userRec) {
@@ -718,48 +725,69 @@ func (s *userSweep) group(g []userRec) {
 	if s.counts == nil {
 		return
 	}
-	if s.month.events == nil {
-		s.month.events = map[int32]int64{}
-	}
-	clear(s.month.events)
-	s.month.start = -1
+	s.month = s.month[:0]
+	monthStartAt := int64(-1)
 	flushMonth := func() {
-		if s.month.start < 0 {
-			return
+		if monthStartAt >= 0 {
+			s.rows = append(s.rows, s.typedRow(true, monthStartAt, comm, s.month))
 		}
-		r := ucRow{month: true, bucket: s.month.start, comm: comm, from: len(s.types), tnFrom: len(s.tn)}
-		for typ := range s.month.events {
-			s.types = append(s.types, typ)
-		}
-		r.to = len(s.types)
-		// Each type once, by name, as user_counts_merge_types keeps them.
-		slices.SortFunc(s.types[r.from:r.to], func(a, b int32) int { return strings.Compare(s.d.eventType(a), s.d.eventType(b)) })
-		for _, typ := range s.types[r.from:r.to] {
-			n := s.month.events[typ]
-			s.tn = append(s.tn, n)
-			r.events += n
-		}
-		s.rows = append(s.rows, r)
-		clear(s.month.events)
+		s.month = s.month[:0]
 	}
 	for i := 0; i < len(g); {
 		day := floorDiv(g[i].at, secondsPerDay*microsPerSecond) * secondsPerDay
-		if m := monthStart(day); m != s.month.start {
+		if m := monthStart(day); m != monthStartAt {
 			flushMonth()
-			s.month.start = m
+			monthStartAt = m
 		}
-		r := ucRow{bucket: day, comm: comm, from: len(s.types), qsFrom: len(s.qs)}
 		j := i
+		s.day = s.day[:0]
 		for ; j < len(g) && floorDiv(g[j].at, secondsPerDay*microsPerSecond)*secondsPerDay == day; j++ {
-			s.qs = append(s.qs, quarterOfDay(g[j].at))
-			s.types = append(s.types, g[j].typ)
-			s.month.events[g[j].typ]++
+			s.day = countType(s.day, g[j].typ)
+			s.month = countType(s.month, g[j].typ)
 		}
-		r.to, r.events = len(s.types), int64(j-i)
+		r := s.typedRow(false, day, comm, s.day)
+		// Each event as its type's index in the row's types and quarter.
+		r.tqFrom = len(s.tq)
+		for _, e := range g[i:j] {
+			ti := slices.Index(s.types[r.from:r.to], e.typ)
+			s.tq = append(s.tq, int32(ti)*96+int32(quarterOfDay(e.at)))
+		}
+		r.tqTo = len(s.tq)
 		s.rows = append(s.rows, r)
 		i = j
 	}
 	flushMonth()
+}
+
+// typeCount is the events of one event type.
+type typeCount struct {
+	typ    int32
+	events int64
+}
+
+// countType counts one event of typ in cs (a few types: a linear search).
+func countType(cs []typeCount, typ int32) []typeCount {
+	for i := range cs {
+		if cs[i].typ == typ {
+			cs[i].events++
+			return cs
+		}
+	}
+	return append(cs, typeCount{typ: typ, events: 1})
+}
+
+// typedRow starts a row with the given events per type: its types in name
+// order (as user_counts_merge keeps them) and their events. It sorts cs.
+func (s *userSweep) typedRow(month bool, bucket int64, comm [16]byte, cs []typeCount) ucRow {
+	slices.SortFunc(cs, func(a, b typeCount) int { return cmp.Compare(s.nameRank[a.typ], s.nameRank[b.typ]) })
+	r := ucRow{month: month, bucket: bucket, comm: comm, from: len(s.types)}
+	for _, c := range cs {
+		s.types = append(s.types, c.typ)
+		s.tn = append(s.tn, c.events)
+		r.events += c.events
+	}
+	r.to = len(s.types)
+	return r
 }
 
 // flushUser writes the rows of the user swept last, in key order.
@@ -782,7 +810,6 @@ func (s *userSweep) flushUser() {
 	user := s.user
 	e := s.counts
 	for _, r := range s.rows {
-		n := r.to - r.from
 		s.names = s.names[:0]
 		for _, typ := range s.types[r.from:r.to] {
 			s.names = append(s.names, s.d.eventType(typ))
@@ -798,17 +825,15 @@ func (s *userSweep) flushUser() {
 		e.timestamptz(r.bucket * microsPerSecond)
 		e.uuid(r.comm)
 		e.int8(r.events)
+		e.textArray(s.names)
+		e.int8Array(s.tn[r.from:r.to])
 		if r.month {
 			e.null()
-			e.textArray(s.names)
-			e.int8Array(s.tn[r.tnFrom : r.tnFrom+n])
 		} else {
-			e.int2Array(s.qs[r.qsFrom : r.qsFrom+n])
-			e.textArray(s.names)
-			e.null()
+			e.int4Array(s.tq[r.tqFrom:r.tqTo])
 		}
 	}
-	s.rows, s.qs, s.types, s.tn = s.rows[:0], s.qs[:0], s.types[:0], s.tn[:0]
+	s.rows, s.types, s.tn, s.tq = s.rows[:0], s.types[:0], s.tn[:0], s.tq[:0]
 }
 
 // quarterOfDay is the quarter hour of the UTC day (0..95) of a time in

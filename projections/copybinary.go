@@ -172,6 +172,7 @@ func (e *copyEncoder) timestamptz(unixMicros int64) { e.int8(unixMicros - pgEpoc
 // Element type OIDs of the arrays the rollups hold.
 const (
 	oidInt2 = 21
+	oidInt4 = 23
 	oidInt8 = 20
 	oidText = 25
 )
@@ -210,6 +211,13 @@ func (e *copyEncoder) textArray(vs []string) {
 	e.arrayHeaderOf(len(vs), elems, oidText)
 	for _, v := range vs {
 		e.text(v)
+	}
+}
+
+func (e *copyEncoder) int4Array(vs []int32) {
+	e.arrayHeader(len(vs), 4, oidInt4)
+	for _, v := range vs {
+		e.int4(v)
 	}
 }
 

@@ -125,42 +125,53 @@ ON CONFLICT (version, res, community_id, bucket, event_type) DO UPDATE SET
 
 -- name: UserCountsApply :execrows
 -- Each user's events per UTC day and month, per community (the nil UUID for
--- none). A day row lists each of its events' quarter of the day (0..95) in
--- qs and type in types, in the same order, so a local day of any zone, of
--- every type or one, is a sum over one or two day rows; the rows of a batch
--- append to them. A month row lists its types once each with their events
--- (type_events); user_counts_merge_types folds a batch's into them.
+-- none): every row its event types (each once, in byte order) with their
+-- events; a day row also each event as its type's index in types times 96
+-- plus its quarter of the day (0..95), so a local day of any zone, of every
+-- type or one, is a sum over one or two day rows. user_counts_merge folds a
+-- batch's rows into the stored ones.
 WITH base AS (
     SELECT a.user_id, COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid) AS community_id,
-           a.event_type, date_bin('1 day', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS day,
-           (floor(date_part('epoch', a.created_at))::bigint % 86400 / 900)::smallint AS q
+           a.event_type COLLATE "C" AS event_type, date_bin('1 day', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS day,
+           (floor(date_part('epoch', a.created_at))::bigint % 86400 / 900)::int AS q
     FROM activities a
     WHERE (a.tx_id, a.id) > (@from_tx::bigint, @from_id::bigint)
       AND (a.tx_id, a.id) <= (@to_tx::bigint, @to_id::bigint)
       AND a.user_id IS NOT NULL
+), per_type AS (
+    SELECT b.user_id, b.community_id, b.day, b.event_type, count(*) AS events,
+           (dense_rank() OVER (PARTITION BY b.user_id, b.community_id, b.day ORDER BY b.event_type) - 1)::int AS ti,
+           array_agg(b.q) AS qs
+    FROM base b GROUP BY b.user_id, b.community_id, b.day, b.event_type
+), day_types AS (
+    SELECT pt.user_id, pt.day, pt.community_id, sum(pt.events)::bigint AS events,
+           array_agg(pt.event_type ORDER BY pt.ti) AS types, array_agg(pt.events ORDER BY pt.ti) AS type_events
+    FROM per_type pt GROUP BY pt.user_id, pt.day, pt.community_id
+), day_tq AS (
+    SELECT pt.user_id, pt.day, pt.community_id, array_agg(pt.ti * 96 + x.q ORDER BY pt.ti, x.q) AS tq
+    FROM per_type pt CROSS JOIN LATERAL unnest(pt.qs) AS x(q)
+    GROUP BY pt.user_id, pt.day, pt.community_id
 ), days AS (
-    INSERT INTO user_counts AS t (version, user_id, res, bucket, community_id, events, qs, types)
-    SELECT @version::int, b.user_id, 'd', b.day, b.community_id, count(*),
-           array_agg(b.q ORDER BY b.event_type COLLATE "C", b.q), array_agg(b.event_type ORDER BY b.event_type COLLATE "C", b.q)
-    FROM base b
-    GROUP BY b.user_id, b.day, b.community_id
-    ORDER BY b.user_id, b.day, b.community_id
+    INSERT INTO user_counts AS t (version, user_id, res, bucket, community_id, events, types, type_events, tq)
+    SELECT @version::int, dt.user_id, 'd', dt.day, dt.community_id, dt.events, dt.types, dt.type_events, dq.tq
+    FROM day_types dt JOIN day_tq dq ON dq.user_id = dt.user_id AND dq.day = dt.day AND dq.community_id = dt.community_id
+    ORDER BY dt.user_id, dt.day, dt.community_id
     ON CONFLICT (version, user_id, res, bucket, community_id) DO UPDATE SET
         events = t.events + EXCLUDED.events,
-        qs = t.qs || EXCLUDED.qs,
-        types = t.types || EXCLUDED.types
+        (types, type_events, tq) = (SELECT f.types, f.type_events, f.tq
+                                    FROM user_counts_merge(t.types, t.type_events, t.tq, EXCLUDED.types, EXCLUDED.type_events, EXCLUDED.tq) f)
 )
 INSERT INTO user_counts AS t (version, user_id, res, bucket, community_id, events, types, type_events)
 SELECT @version::int, m.user_id, 'm', m.month, m.community_id, sum(m.events)::bigint,
-       array_agg(m.event_type ORDER BY m.event_type COLLATE "C"), array_agg(m.events ORDER BY m.event_type COLLATE "C")
-FROM (SELECT b.user_id, b.community_id, date_trunc('month', b.day, 'UTC') AS month, b.event_type, count(*) AS events
-      FROM base b GROUP BY 1, 2, 3, 4) m
+       array_agg(m.event_type ORDER BY m.event_type), array_agg(m.events ORDER BY m.event_type)
+FROM (SELECT pt.user_id, pt.community_id, date_trunc('month', pt.day, 'UTC') AS month, pt.event_type, sum(pt.events)::bigint AS events
+      FROM per_type pt GROUP BY 1, 2, 3, 4) m
 GROUP BY m.user_id, m.month, m.community_id
 ORDER BY m.user_id, m.month, m.community_id
 ON CONFLICT (version, user_id, res, bucket, community_id) DO UPDATE SET
     events = t.events + EXCLUDED.events,
     (types, type_events) = (SELECT f.types, f.type_events
-                            FROM user_counts_merge_types(t.types, t.type_events, EXCLUDED.types, EXCLUDED.type_events) f);
+                            FROM user_counts_merge(t.types, t.type_events, NULL, EXCLUDED.types, EXCLUDED.type_events, NULL) f);
 
 -- name: UserStatsApply :execrows
 INSERT INTO user_stats AS t (version, user_id, community_id, first_seen, last_seen, events)

@@ -37,13 +37,15 @@ ON CONFLICT (version, res, community_id, bucket, event_type) DO UPDATE SET
 SQL
 cat > "$dir/counts.sql" <<'SQL'
 \set u random(1, 100000)
-INSERT INTO user_counts AS t (version, user_id, res, bucket, community_id, event_type, events, qs)
+INSERT INTO user_counts AS t (version, user_id, res, bucket, community_id, events, types, type_events, tq)
 SELECT 1, ('00000000-0000-0000-0000-' || lpad((:client_id * 10000 + g % 1000)::text, 12, '0'))::uuid, 'd',
        timestamptz '2026-12-01', '00000000-0000-0000-0000-000000000001'::uuid,
-       CASE WHEN g % 2 = 0 THEN '' ELSE 'x' END, 1, ARRAY[(g % 96)::smallint]
+       1, ARRAY[CASE WHEN g % 2 = 0 THEN 'x' ELSE 'y' END], ARRAY[1::bigint], ARRAY[g % 96]
 FROM generate_series(:u, :u + 99) g
-ON CONFLICT (version, user_id, res, bucket, community_id, event_type) DO UPDATE SET
-    events = t.events + EXCLUDED.events, qs = t.qs || EXCLUDED.qs;
+ON CONFLICT (version, user_id, res, bucket, community_id) DO UPDATE SET
+    events = t.events + EXCLUDED.events,
+    (types, type_events, tq) = (SELECT f.types, f.type_events, f.tq
+                                FROM user_counts_merge(t.types, t.type_events, t.tq, EXCLUDED.types, EXCLUDED.type_events, EXCLUDED.tq) f);
 SQL
 # As a rebuild does: a fill table per version, indexed, renamed and
 # attached; a batch of the new version; then the version detached and dropped.
@@ -54,8 +56,9 @@ INSERT INTO us_fill_:v SELECT :v, 'h', timestamptz '2026-12-01' + make_interval(
     '00000000-0000-0000-0000-000000000001'::uuid, 'e', 1, true, '\x00'::bytea FROM generate_series(1, 50) g;
 CREATE UNIQUE INDEX ON us_fill_:v (version, res, community_id, bucket, event_type) INCLUDE (users, exact);
 CREATE TABLE uc_fill_:v (LIKE user_counts INCLUDING ALL EXCLUDING INDEXES, CHECK (version = :v));
-CREATE UNIQUE INDEX ON uc_fill_:v (version, user_id, res, bucket, community_id, event_type);
-CREATE INDEX ON uc_fill_:v (version, community_id, res, bucket, events DESC) INCLUDE (user_id) WHERE event_type = '';
+CREATE UNIQUE INDEX ON uc_fill_:v (version, user_id, res, bucket, community_id);
+CREATE INDEX ON uc_fill_:v (version, community_id, res, bucket, events DESC) INCLUDE (user_id)
+    WHERE community_id <> '00000000-0000-0000-0000-000000000000';
 BEGIN;
 ALTER TABLE us_fill_:v RENAME TO user_sketches_v:v;
 ALTER TABLE user_sketches ATTACH PARTITION user_sketches_v:v FOR VALUES IN (:v);

@@ -112,9 +112,9 @@ type UserCount struct {
 	Bucket      time.Time
 	CommunityID uuid.UUID
 	Events      int64
-	Qs          []int16
 	Types       []string
 	TypeEvents  []int64
+	Tq          []int32
 }
 
 type UserSketch struct {

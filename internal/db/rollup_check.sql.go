@@ -166,21 +166,16 @@ func (q *Queries) RollupCheckEventCounts(ctx context.Context) ([]RollupCheckEven
 const rollupCheckUserCounts = `-- name: RollupCheckUserCounts :many
 WITH stored AS (
     SELECT t.res, t.bucket, t.user_id, t.community_id, ''::text AS event_type, t.events,
-           COALESCE((SELECT array_agg(x ORDER BY x) FROM unnest(t.qs) x), '{}')::int[] AS qs
+           COALESCE((SELECT array_agg(x % 96 ORDER BY x % 96) FROM unnest(t.tq) x), '{}')::int[] AS qs
     FROM user_counts t
     WHERE t.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_counts')
     UNION ALL
-    SELECT t.res, t.bucket, t.user_id, t.community_id, y.event_type, sum(y.events)::bigint,
-           COALESCE(array_agg(y.q ORDER BY y.q) FILTER (WHERE y.q IS NOT NULL), '{}')::int[]
-    FROM user_counts t
-    CROSS JOIN LATERAL (
-        SELECT t.types[i] AS event_type, CASE WHEN t.res = 'm' THEN t.type_events[i] ELSE 1 END AS events,
-               t.qs[i]::int AS q
-        FROM generate_subscripts(t.types, 1) AS i
-    ) y
+    -- Per type: its events from type_events, its quarters from tq.
+    SELECT t.res, t.bucket, t.user_id, t.community_id, t.types[i], t.type_events[i],
+           COALESCE((SELECT array_agg(x % 96 ORDER BY x % 96) FROM unnest(t.tq) x WHERE x / 96 = i - 1), '{}')::int[]
+    FROM user_counts t CROSS JOIN LATERAL generate_subscripts(t.types, 1) AS i
     WHERE t.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_counts')
-      AND cardinality(t.types) = cardinality(CASE WHEN t.res = 'm' THEN t.type_events ELSE t.qs END)
-    GROUP BY 1, 2, 3, 4, 5
+      AND cardinality(t.types) = cardinality(t.type_events)
 ), logged AS (
     SELECT a.created_at, a.user_id, COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid) AS community_id,
            a.event_type,
