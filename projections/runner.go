@@ -464,10 +464,11 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 		}
 		return res, nil
 	case errors.Is(err, pgx.ErrNoRows):
-		// Below a watermark every transaction has ended: the range to its
-		// end holds no row, and the checkpoint moves there with nothing to
-		// apply (planning a statement over every partition of the log costs
-		// more than the rest of a rebuild's catch-up).
+		// No row after from below a watermark (every transaction below it
+		// has ended, so the write horizon is past it and ActivityRangeEnd
+		// saw the whole range): the checkpoint moves to its end with nothing
+		// to apply (planning a statement over every partition of the log
+		// costs more than the rest of a rebuild's catch-up).
 		to, empty = endOfTx(below), true
 	case err != nil:
 		return res, fmt.Errorf("%s v%d: find batch: %w", p.Name, version, err)
