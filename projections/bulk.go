@@ -189,7 +189,7 @@ func (r *Runner) newBulkBuilders(ts []bulkTarget, span logSpan, budget *bulkBudg
 			}
 			out = append(out, newUserSketchesBuild(budget, t.version, zones, span))
 		case communityStats.Name:
-			out = append(out, &communityStatsBuild{version: t.version, comms: map[int32]*csRow{}})
+			out = append(out, &communityStatsBuild{version: t.version})
 		case userTraits.Name:
 			out = append(out, &userTraitsBuild{budget: budget, version: t.version, traits: map[traitKey]traitValue{}})
 		case userCounts.Name, userStats.Name:

@@ -45,7 +45,7 @@ func metadataObject(n *bulkNamed) (map[string]json.RawMessage, error) {
 // community.created.
 type communityStatsBuild struct {
 	version int32
-	comms   map[int32]*csRow // by community (dictionary index)
+	comms   []csRow // by community (dictionary index); events 0: none seen
 }
 
 type csRow struct {
@@ -68,12 +68,13 @@ func (b *communityStatsBuild) add(rows []bulkRow) {
 		if r.comm == commNone {
 			continue
 		}
-		c := b.comms[r.comm]
-		if c == nil {
-			c = &csRow{first: r.at}
-			b.comms[r.comm] = c
+		if int(r.comm) >= len(b.comms) {
+			b.comms = append(b.comms, make([]csRow, int(r.comm)+1-len(b.comms))...)
 		}
-		c.first = min(c.first, r.at)
+		c := &b.comms[r.comm]
+		if c.events == 0 || r.at < c.first {
+			c.first = r.at
+		}
 		c.events++
 		if r.named != nil && !r.named.identify && laterNamed(r.at, r.named, c.namedAt, c.named) {
 			c.named, c.namedAt = r.named, r.at
@@ -86,6 +87,9 @@ func (b *communityStatsBuild) add(rows []bulkRow) {
 func (b *communityStatsBuild) insert(ctx context.Context, tx pgx.Tx, d *bulkDict) error {
 	rows := make([][]any, 0, len(b.comms))
 	for comm, c := range b.comms {
+		if c.events == 0 {
+			continue
+		}
 		var name pgtype.Text
 		var namedAt pgtype.Timestamptz
 		var namedID pgtype.Text
@@ -105,7 +109,7 @@ func (b *communityStatsBuild) insert(ctx context.Context, tx pgx.Tx, d *bulkDict
 			namedAt = pgtype.Timestamptz{Time: time.UnixMicro(c.namedAt), Valid: true}
 			namedID = pgtype.Text{String: c.named.eventID, Valid: true}
 		}
-		rows = append(rows, []any{b.version, pgtype.UUID{Bytes: d.community(comm), Valid: true}, name, namedAt, namedID,
+		rows = append(rows, []any{b.version, pgtype.UUID{Bytes: d.community(int32(comm)), Valid: true}, name, namedAt, namedID,
 			time.UnixMicro(c.first), c.events})
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"community_stats"},
