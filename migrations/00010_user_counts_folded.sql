@@ -110,6 +110,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 -- +goose StatementEnd
 
+-- A day row's events with their quarter of the day in [qlo, qhi) (the
+-- reads of a part of a day row).
+-- +goose StatementBegin
+CREATE FUNCTION user_counts_in_quarters(tq INT[], qlo INT, qhi INT) RETURNS BIGINT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT count(*) FROM unnest(tq) v WHERE v % 96 >= qlo AND v % 96 < qhi
+$$;
+-- +goose StatementEnd
+
 -- A row's events per event type over the quarters [qlo, qhi) of its day
 -- (a month row, or all of a day: type_events; else counted in tq)
 -- (UserCountsTypes).
@@ -128,6 +137,7 @@ $$;
 
 -- +goose Down
 DROP FUNCTION user_counts_types(TEXT[], BIGINT[], INT[], INT, INT);
+DROP FUNCTION user_counts_in_quarters(INT[], INT, INT);
 DROP FUNCTION user_counts_merge(TEXT[], BIGINT[], INT[], TEXT[], BIGINT[], INT[]);
 CREATE TABLE user_counts_split (
     version      INT         NOT NULL,

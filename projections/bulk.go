@@ -83,8 +83,8 @@ type bulkTarget struct {
 }
 
 // bulkBuilder folds log rows into the rows of the tables it builds.
-// Builders of rollups without a table (Projection.smallBulk) have no
-// tables; they are smallBuilders.
+// Builders of rollups without a table (Projection.table) have no tables;
+// they are smallBuilders.
 type bulkBuilder interface {
 	// tables lists the tables it writes, with their COPY column lists.
 	tables() []bulkTable

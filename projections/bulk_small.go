@@ -13,8 +13,8 @@ import (
 	"github.com/activity-dev/activity/domain"
 )
 
-// The rollups of few rows a rebuild fills from the bulk fill's read
-// (Projection.smallBulk) instead of a pass of their own over the log: the
+// The rollups of few rows (without a Projection.table) a rebuild fills from
+// the bulk fill's read instead of a pass of their own over the log: the
 // read carries the event id and metadata of the activities that name
 // something, and each builder keeps one entry per community or user trait.
 

@@ -82,14 +82,10 @@ type Projection struct {
 	// larger batches, and leaves the cores to the others.
 	pace time.Duration
 	// table, when set, is the rollup table, partitioned by version
-	// (partitions.go), that a rebuild fills in bulk (bulk.go). Rollups
-	// without it delete old versions' rows.
+	// (partitions.go), whose versions a rebuild writes as tables of their
+	// own (bulk.go). Rollups without it (a few rows per community or user)
+	// keep every version in one table and delete old versions' rows.
 	table string
-	// smallBulk says that a rebuild fills the rollup (without a table) in
-	// bulk too: its few rows are written in the transaction that moves its
-	// checkpoint (bulk.go). Other rollups without a table are rebuilt batch
-	// by batch.
-	smallBulk bool
 	// localDays says whether the rollup holds local-day rows of report
 	// time zones (Config.TimeZones).
 	localDays bool
@@ -101,10 +97,6 @@ type Projection struct {
 	// deleteOtherVersions drops every version's rows but keep's (the same).
 	deleteOtherVersions func(ctx context.Context, q *db.Queries, keep int32) error
 }
-
-// inBulk says whether a rebuild fills p in bulk (unless the configuration
-// turns bulk fills off).
-func (p Projection) inBulk() bool { return p.table != "" || p.smallBulk }
 
 // applyIn applies (from, to] to t's version in tx, creating the version's
 // partition first if the rollup is partitioned and has none yet.

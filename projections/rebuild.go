@@ -34,7 +34,7 @@ func (r *Runner) StartRebuild(ctx context.Context, name string) (RebuildStart, e
 }
 
 // startRebuild is StartRebuild. When hold is set, it runs on hold and, for
-// a version it creates of a rollup filled in bulk, takes that version's
+// a version it creates (to be filled in bulk), takes that version's
 // advisory lock for hold's session before the version becomes visible, so
 // no projector batch gets to it before the bulk fill does; held reports
 // whether it took it. Closing hold releases the locks.
@@ -80,7 +80,7 @@ func (r *Runner) startRebuild(ctx context.Context, name string, hold *pgx.Conn) 
 	if err := q.ProjectionSetNext(ctx, db.ProjectionSetNextParams{Name: name, NextVersion: next}); err != nil {
 		return RebuildStart{}, false, fmt.Errorf("%s: %w", name, err)
 	}
-	if hold != nil && p.inBulk() {
+	if hold != nil {
 		// A session lock outlives the transaction, committed or not.
 		held, err = q.ProjectionHoldLock(ctx, db.ProjectionHoldLockParams{Key: p.lockKey, Version: next})
 		if err != nil {
@@ -134,8 +134,8 @@ func (r *Runner) RebuildAll(ctx context.Context) error {
 }
 
 // rebuild starts (or joins) the rebuilds of names, fills the new versions
-// of the rollups filled in bulk in one pass over the log (bulk.go) while
-// the others fill batch by batch, then finishes each: catches it up and
+// in one pass over the log (bulk.go; batch by batch with NoBulkFill, or
+// where the bulk fill fails), then finishes each: catches it up and
 // switches reads to it.
 func (r *Runner) rebuild(ctx context.Context, names []string) error {
 	type job struct {
@@ -157,7 +157,7 @@ func (r *Runner) rebuild(ctx context.Context, names []string) error {
 		if err != nil {
 			return err
 		}
-		bulk := p.inBulk() && !r.cfg.NoBulkFill
+		bulk := !r.cfg.NoBulkFill
 		if bulk && hold == nil {
 			if hold, err = r.holdConn(ctx); err != nil {
 				return err
@@ -381,7 +381,7 @@ func (r *Runner) RebuildInBackground(ctx context.Context, name string) (RebuildS
 		return RebuildStart{}, err
 	}
 	var hold *pgx.Conn
-	if p.inBulk() && !r.cfg.NoBulkFill {
+	if !r.cfg.NoBulkFill {
 		if hold, err = r.holdConn(ctx); err != nil {
 			return RebuildStart{}, err
 		}

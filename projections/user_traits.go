@@ -11,8 +11,6 @@ import (
 var userTraits = Projection{
 	Name:    "user_traits",
 	lockKey: lockBase + 6,
-	// Its rows are few: a rebuild fills it from the bulk fill's read.
-	smallBulk: true,
 	apply: func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 		return q.UserTraitsApply(ctx, db.UserTraitsApplyParams{
 			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,

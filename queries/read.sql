@@ -141,7 +141,7 @@ CROSS JOIN LATERAL (
 -- row), summed per user; users with no such row are left out.
 SELECT p.user_id::uuid AS user_id,
        sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
-                ELSE (SELECT count(*) FROM unnest(u.tq) x WHERE x % 96 >= p.qlo AND x % 96 < p.qhi) END)::bigint AS events
+                ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END)::bigint AS events
 FROM (SELECT unnest(@user_ids::uuid[]) AS user_id, unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
              unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
 JOIN user_counts u
@@ -155,7 +155,7 @@ GROUP BY p.user_id;
 -- units, then by id: every user's sum (read/top_users.go uses it when the
 -- top lists cannot settle the answer).
 SELECT u.user_id, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
-                ELSE (SELECT count(*) FROM unnest(u.tq) x WHERE x % 96 >= p.qlo AND x % 96 < p.qhi) END)::bigint AS events
+                ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END)::bigint AS events
 FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
              unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
 JOIN user_counts u
@@ -165,7 +165,7 @@ JOIN user_counts u
  AND u.res = p.res AND u.bucket = p.bucket
 GROUP BY u.user_id
 HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
-                ELSE (SELECT count(*) FROM unnest(u.tq) x WHERE x % 96 >= p.qlo AND x % 96 < p.qhi) END) > 0
+                ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END) > 0
 ORDER BY 2 DESC, u.user_id
 LIMIT @max_rows::int;
 
@@ -194,7 +194,7 @@ GROUP BY us.user_id;
 -- finds its slot).
 SELECT (u.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
        sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
-                ELSE (SELECT count(*) FROM unnest(u.tq) x WHERE x % 96 >= p.qlo AND x % 96 < p.qhi) END)::bigint AS events
+                ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END)::bigint AS events
 FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
              unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
 JOIN user_counts u
@@ -221,7 +221,7 @@ GROUP BY 1;
 -- One user's events per community in the scope (never the nil UUID) over
 -- the day units, most first, then by id.
 SELECT u.community_id, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
-                ELSE (SELECT count(*) FROM unnest(u.tq) x WHERE x % 96 >= p.qlo AND x % 96 < p.qhi) END)::bigint AS events
+                ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END)::bigint AS events
 FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
              unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
 JOIN user_counts u
@@ -231,7 +231,7 @@ JOIN user_counts u
  AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid
 GROUP BY u.community_id
 HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
-                ELSE (SELECT count(*) FROM unnest(u.tq) x WHERE x % 96 >= p.qlo AND x % 96 < p.qhi) END) > 0
+                ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END) > 0
 ORDER BY 2 DESC, u.community_id;
 
 -- name: ActivityFeed :many

@@ -328,7 +328,7 @@ func (q *Queries) ReadPlanCustom(ctx context.Context) (ReadPlanCustomRow, error)
 
 const userCountsByCommunity = `-- name: UserCountsByCommunity :many
 SELECT u.community_id, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
-                ELSE (SELECT count(*) FROM unnest(u.tq) x WHERE x % 96 >= p.qlo AND x % 96 < p.qhi) END)::bigint AS events
+                ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END)::bigint AS events
 FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
              unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
 JOIN user_counts u
@@ -338,7 +338,7 @@ JOIN user_counts u
  AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid
 GROUP BY u.community_id
 HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
-                ELSE (SELECT count(*) FROM unnest(u.tq) x WHERE x % 96 >= p.qlo AND x % 96 < p.qhi) END) > 0
+                ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END) > 0
 ORDER BY 2 DESC, u.community_id
 `
 
@@ -390,7 +390,7 @@ func (q *Queries) UserCountsByCommunity(ctx context.Context, arg UserCountsByCom
 const userCountsPairs = `-- name: UserCountsPairs :many
 SELECT p.user_id::uuid AS user_id,
        sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
-                ELSE (SELECT count(*) FROM unnest(u.tq) x WHERE x % 96 >= p.qlo AND x % 96 < p.qhi) END)::bigint AS events
+                ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END)::bigint AS events
 FROM (SELECT unnest($1::uuid[]) AS user_id, unnest($2::text[]) AS res, unnest($3::timestamptz[]) AS bucket,
              unnest($4::int[]) AS qlo, unnest($5::int[]) AS qhi) p
 JOIN user_counts u
@@ -447,7 +447,7 @@ func (q *Queries) UserCountsPairs(ctx context.Context, arg UserCountsPairsParams
 const userCountsSlots = `-- name: UserCountsSlots :many
 SELECT (u.bucket + make_interval(mins => 15 * p.qlo))::timestamptz AS start_at,
        sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
-                ELSE (SELECT count(*) FROM unnest(u.tq) x WHERE x % 96 >= p.qlo AND x % 96 < p.qhi) END)::bigint AS events
+                ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END)::bigint AS events
 FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
              unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
 JOIN user_counts u
@@ -566,7 +566,7 @@ func (q *Queries) UserCountsTopLists(ctx context.Context, arg UserCountsTopLists
 
 const userCountsTopUsers = `-- name: UserCountsTopUsers :many
 SELECT u.user_id, sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
-                ELSE (SELECT count(*) FROM unnest(u.tq) x WHERE x % 96 >= p.qlo AND x % 96 < p.qhi) END)::bigint AS events
+                ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END)::bigint AS events
 FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
              unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
 JOIN user_counts u
@@ -576,7 +576,7 @@ JOIN user_counts u
  AND u.res = p.res AND u.bucket = p.bucket
 GROUP BY u.user_id
 HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
-                ELSE (SELECT count(*) FROM unnest(u.tq) x WHERE x % 96 >= p.qlo AND x % 96 < p.qhi) END) > 0
+                ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END) > 0
 ORDER BY 2 DESC, u.user_id
 LIMIT $6::int
 `
