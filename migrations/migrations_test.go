@@ -42,19 +42,7 @@ const foldedQuery = `SELECT concat_ws(' ', res, bucket::date, community_id, even
 // gives back the rows it started from.
 func TestMigration00010_FoldsUserCountsInPlace(t *testing.T) {
 	ctx := context.Background()
-	db, err := sql.Open("pgx", pgtest.NewURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sub, err := fs.Sub(migrations.FS, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, p := newProvider(t)
 	if _, err := p.DownTo(ctx, 9); err != nil {
 		t.Fatalf("down to 00009: %v", err)
 	}
@@ -90,6 +78,26 @@ func TestMigration00010_FoldsUserCountsInPlace(t *testing.T) {
 	}
 }
 
+// newProvider opens a fresh database with every migration applied, and a
+// goose provider to move it up and down with.
+func newProvider(t *testing.T) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	db, err := sql.Open("pgx", pgtest.NewURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	sub, err := fs.Sub(migrations.FS, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, p
+}
+
 func rows(t *testing.T, db *sql.DB, query string) []string {
 	t.Helper()
 	rs, err := db.Query(query)
@@ -109,4 +117,54 @@ func rows(t *testing.T, db *sql.DB, query string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestMigration00011_LeanUserCountsRows: res becomes a "char", and a row of
+// one event type loses its type_events (they are the row's events); the
+// Down migration gives back the rows it started from.
+func TestMigration00011_LeanUserCountsRows(t *testing.T) {
+	ctx := context.Background()
+	db, p := newProvider(t)
+	if _, err := p.DownTo(ctx, 10); err != nil {
+		t.Fatalf("down to 00010: %v", err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO user_counts (version, user_id, res, bucket, community_id, events, types, type_events, tq) VALUES
+	 (1, '00000000-0000-0000-0000-00000000000a', 'd', '2026-03-01', '00000000-0000-0000-0000-0000000000c1', 3, '{github.push,user.login}', '{1,2}', '{7,99,101}'),
+	 (1, '00000000-0000-0000-0000-00000000000a', 'd', '2026-03-02', '00000000-0000-0000-0000-000000000000', 2, '{user.login}', '{2}', '{95,95}'),
+	 (1, '00000000-0000-0000-0000-00000000000a', 'm', '2026-03-01', '00000000-0000-0000-0000-0000000000c1', 3, '{github.push,user.login}', '{1,2}', NULL),
+	 (1, '00000000-0000-0000-0000-00000000000a', 'm', '2026-03-01', '00000000-0000-0000-0000-000000000000', 2, '{user.login}', '{2}', NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	const query = `SELECT concat_ws(' ', pg_typeof(res), res, bucket::date, community_id, events, types,
+		COALESCE(type_events::text, 'none'), tq) FROM user_counts ORDER BY 1`
+	before := rows(t, db, query)
+
+	if _, err := p.UpTo(ctx, 11); err != nil {
+		t.Fatalf("up to 00011: %v", err)
+	}
+	want := []string{
+		`"char" d 2026-03-01 00000000-0000-0000-0000-0000000000c1 3 {github.push,user.login} {1,2} {7,99,101}`,
+		`"char" d 2026-03-02 00000000-0000-0000-0000-000000000000 2 {user.login} none {95,95}`,
+		`"char" m 2026-03-01 00000000-0000-0000-0000-000000000000 2 {user.login} none`,
+		`"char" m 2026-03-01 00000000-0000-0000-0000-0000000000c1 3 {github.push,user.login} {1,2}`,
+	}
+	if got := rows(t, db, query); !slices.Equal(got, want) {
+		t.Errorf("rows after 00011:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A row of one type with type_events, or of two without, is refused.
+	for _, bad := range []string{
+		`INSERT INTO user_counts VALUES (1, '00000000-0000-0000-0000-00000000000b', 'm', '2026-03-01', '00000000-0000-0000-0000-000000000000', 2, '{user.login}', '{2}', NULL)`,
+		`INSERT INTO user_counts VALUES (1, '00000000-0000-0000-0000-00000000000b', 'm', '2026-03-01', '00000000-0000-0000-0000-000000000000', 2, '{a,b}', NULL, NULL)`,
+	} {
+		if _, err := db.ExecContext(ctx, bad); err == nil || !strings.Contains(err.Error(), "user_counts_type_events_check") {
+			t.Errorf("%s: got %v, want a violation of user_counts_type_events_check", bad, err)
+		}
+	}
+
+	if _, err := p.DownTo(ctx, 10); err != nil {
+		t.Fatalf("down to 00010 again: %v", err)
+	}
+	if got := rows(t, db, query); !slices.Equal(got, before) {
+		t.Errorf("rows after the Down migration:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(before, "\n"))
+	}
 }

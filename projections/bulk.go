@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -39,9 +40,6 @@ import (
 // then fill the version batch by batch from the start of the log, and the
 // next rebuild drops any leftover table.
 
-// bulkBatch is how many log rows the reader hands to the builders at once.
-const bulkBatch = 8192
-
 // bulkRow is one activity as the bulk fill reads it.
 type bulkRow struct {
 	at      int64 // created_at, microseconds since the Unix epoch
@@ -55,6 +53,13 @@ type bulkRow struct {
 	// named is set for the activities that name something: a
 	// community.created (community_stats) or a user.identify (user_traits).
 	named *bulkNamed
+}
+
+// rowBatch is a batch of log rows on its way to the builders; users counts
+// the builders that have yet to read it.
+type rowBatch struct {
+	rows  []bulkRow
+	users atomic.Int32
 }
 
 // bulkNamed is what the bulk fill reads of an activity that names
@@ -175,7 +180,8 @@ func bulkNames(ts []bulkTarget) string {
 }
 
 // newBulkBuilders makes the builders of the targets' tables.
-func (r *Runner) newBulkBuilders(ts []bulkTarget, span logSpan, budget *bulkBudget) ([]bulkBuilder, error) {
+// rows is an estimate of the log's rows, to size buffers by.
+func (r *Runner) newBulkBuilders(ts []bulkTarget, span logSpan, rows int64, budget *bulkBudget) ([]bulkBuilder, error) {
 	var out []bulkBuilder
 	var users *userRollupsBuild
 	for _, t := range ts {
@@ -194,7 +200,7 @@ func (r *Runner) newBulkBuilders(ts []bulkTarget, span logSpan, budget *bulkBudg
 			out = append(out, &userTraitsBuild{budget: budget, version: t.version, traits: map[traitKey]traitValue{}})
 		case userCounts.Name, userStats.Name:
 			if users == nil {
-				users = &userRollupsBuild{budget: budget, countsVersion: -1, statsVersion: -1}
+				users = newUserRollupsBuild(budget, rows)
 				out = append(out, users)
 			}
 			if t.p.Name == userCounts.Name {
@@ -236,33 +242,53 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 	}
 	span := newLogSpan(ts.FirstAt, ts.LastAt)
 	budget := &bulkBudget{limit: r.cfg.BulkMemory}
-	builders, err := r.newBulkBuilders(targets, span, budget)
+	builders, err := r.newBulkBuilders(targets, span, ts.RowsEstimate, budget)
 	if err != nil {
 		return nil, nil, 0, nil, err
 	}
 
 	dict := &bulkDict{commIndex: map[[16]byte]int32{}, typeIndex: map[string]int32{}}
-	chans := make([]chan []bulkRow, len(builders))
+	// Every builder reads every batch; the last one done with a batch
+	// hands it back for the reader to refill (a fresh 400 KB per 8,192
+	// rows would be gigabytes of garbage over a large log).
+	chans := make([]chan *rowBatch, len(builders))
+	free := make(chan *rowBatch, 4*len(builders)+2)
 	var wg sync.WaitGroup
 	for i, b := range builders {
-		chans[i] = make(chan []bulkRow, 4)
+		chans[i] = make(chan *rowBatch, 4)
 		wg.Go(func() {
-			for rows := range chans[i] {
-				b.add(rows)
+			for rb := range chans[i] {
+				b.add(rb.rows)
+				if rb.users.Add(-1) == 0 {
+					select {
+					case free <- rb:
+					default:
+					}
+				}
 			}
 		})
 	}
 	var total int64
-	batch := make([]bulkRow, 0, bulkBatch)
+	newBatch := func() *rowBatch {
+		select {
+		case rb := <-free:
+			rb.rows = rb.rows[:0]
+			return rb
+		default:
+			return &rowBatch{rows: make([]bulkRow, 0, r.cfg.BulkBatch)}
+		}
+	}
+	rb := newBatch()
 	flush := func() {
-		if len(batch) == 0 {
+		if len(rb.rows) == 0 {
 			return
 		}
+		rb.users.Store(int32(len(chans)))
 		for _, c := range chans {
-			c <- batch // read-only from here on
+			c <- rb // read-only until every builder is done with it
 		}
-		total += int64(len(batch))
-		batch = make([]bulkRow, 0, bulkBatch)
+		total += int64(len(rb.rows))
+		rb = newBatch()
 	}
 	nilUUID := [16]byte{}
 	reader := &copyReader{row: func(f [][]byte) error {
@@ -297,8 +323,8 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 		if f[4] != nil { // the buffer is the reader's: copy
 			row.named = &bulkNamed{identify: string(f[2]) == eventUserIdentify, eventID: string(f[4]), metadata: bytes.Clone(f[5][1:])}
 		}
-		batch = append(batch, row)
-		if len(batch) == bulkBatch {
+		rb.rows = append(rb.rows, row)
+		if len(rb.rows) == r.cfg.BulkBatch {
 			flush()
 			return budget.check()
 		}

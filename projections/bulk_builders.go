@@ -571,6 +571,20 @@ type userRec struct {
 	typ    int32
 }
 
+// newUserRollupsBuild makes a builder with room for about rows
+// activities: each shard grows once, not by doubling through the garbage
+// of its earlier arrays (room never written to costs no memory), within
+// half the memory budget.
+func newUserRollupsBuild(budget *bulkBudget, rows int64) *userRollupsBuild {
+	b := &userRollupsBuild{budget: budget, countsVersion: -1, statsVersion: -1}
+	const recSize = int64(unsafe.Sizeof(userRec{}))
+	rows = min(rows+rows/4, budget.limit/2/recSize)
+	for i := range b.shards {
+		b.shards[i] = make([]userRec, 0, rows/int64(len(b.shards))+64)
+	}
+	return b
+}
+
 func (r *userRec) user() [16]byte {
 	var u [16]byte
 	binary.BigEndian.PutUint64(u[:8], r.u1)
@@ -818,15 +832,19 @@ func (s *userSweep) flushUser() {
 		e.int4(s.b.countsVersion)
 		e.uuid(user)
 		if r.month {
-			e.text("m")
+			e.char('m')
 		} else {
-			e.text("d")
+			e.char('d')
 		}
 		e.timestamptz(r.bucket * microsPerSecond)
 		e.uuid(r.comm)
 		e.int8(r.events)
 		e.textArray(s.names)
-		e.int8Array(s.tn[r.from:r.to])
+		if r.to-r.from > 1 {
+			e.int8Array(s.tn[r.from:r.to])
+		} else {
+			e.null() // one type: its events are the row's
+		}
 		if r.month {
 			e.null()
 		} else {

@@ -157,6 +157,12 @@ func (e *copyEncoder) uuid(u [16]byte) {
 	e.w.Write(u[:]) //nolint:errcheck // see newCopyEncoder
 }
 
+// char writes a "char" (one byte).
+func (e *copyEncoder) char(c byte) {
+	e.length(1)
+	e.w.WriteByte(c) //nolint:errcheck // see newCopyEncoder
+}
+
 func (e *copyEncoder) bool(b bool) {
 	e.length(1)
 	var v byte

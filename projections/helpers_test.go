@@ -177,7 +177,7 @@ var rollupQueries = map[string]string{
 	"user_sketches": `SELECT res, bucket, community_id, event_type, users, exact, sketch FROM user_sketches
 		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_sketches')`,
 	// A day row's events in any order: its (type, quarter) pairs sorted.
-	"user_counts": `SELECT user_id, res, bucket, community_id, events, types, type_events,
+	"user_counts": `SELECT user_id, res::text, bucket, community_id, events, types, type_events,
 		        (SELECT array_agg(format('%s@%s', types[x / 96 + 1], x % 96) ORDER BY types[x / 96 + 1], x % 96) FROM unnest(tq) x) AS typed FROM user_counts
 		 WHERE version = (SELECT current_version FROM projections WHERE name = 'user_counts')`,
 	"user_traits": `SELECT user_id, trait, value, set_at, event_id FROM user_traits

@@ -37,7 +37,9 @@ func TestRebuild_GivesTablesIdenticalToTheLiveOnes(t *testing.T) {
 	seed(t, g, 30, 20, func(e []event) error { return insertTx(ctx, pool, e) })
 	setReportZones(t, pool, reportZones)
 	metrics := projections.NewMetrics(nil)
-	r, err := projections.NewRunner(pool, projections.Config{BatchSize: 37, RebuildBatch: 50, TimeZones: reportZones}, nil, metrics)
+	// The bulk fill reads the log in batches of 13 rows: hundreds of them,
+	// each handed back by the last builder to read it and refilled.
+	r, err := projections.NewRunner(pool, projections.Config{BatchSize: 37, RebuildBatch: 50, BulkBatch: 13, TimeZones: reportZones}, nil, metrics)
 	if err != nil {
 		t.Fatal(err)
 	}

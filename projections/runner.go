@@ -58,6 +58,9 @@ type Config struct {
 	// a log that would need more is filled batch by batch. Default 8 GiB
 	// (a year of 10M activities in 200 communities takes about 4).
 	BulkMemory int64
+	// BulkBatch is how many log rows a bulk fill's reader hands its
+	// builders at once. Default 8192.
+	BulkBatch int
 	// RebuildMemory is the maintenance_work_mem a rebuild's bulk fill
 	// builds each version's indexes with (one per rollup, at once), so they
 	// sort in memory. Default 512MB.
@@ -95,6 +98,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.BulkMemory <= 0 {
 		c.BulkMemory = 8 << 30
+	}
+	if c.BulkBatch <= 0 {
+		c.BulkBatch = 8192
 	}
 	if c.RebuildMemory == "" {
 		c.RebuildMemory = "512MB"

@@ -128,7 +128,8 @@ ON CONFLICT (version, res, community_id, bucket, event_type) DO UPDATE SET
 -- none): every row its event types (each once, in byte order) with their
 -- events; a day row also each event as its type's index in types times 96
 -- plus its quarter of the day (0..95), so a local day of any zone, of every
--- type or one, is a sum over one or two day rows. user_counts_merge folds a
+-- type or one, is a sum over one or two day rows. A row of one type has no
+-- type_events (its events are the type's). user_counts_merge folds a
 -- batch's rows into the stored ones.
 WITH base AS (
     SELECT a.user_id, COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid) AS community_id,
@@ -145,7 +146,8 @@ WITH base AS (
     FROM base b GROUP BY b.user_id, b.community_id, b.day, b.event_type
 ), day_types AS (
     SELECT pt.user_id, pt.day, pt.community_id, sum(pt.events)::bigint AS events,
-           array_agg(pt.event_type ORDER BY pt.ti) AS types, array_agg(pt.events ORDER BY pt.ti) AS type_events
+           array_agg(pt.event_type ORDER BY pt.ti) AS types,
+           CASE WHEN count(*) > 1 THEN array_agg(pt.events ORDER BY pt.ti) END AS type_events
     FROM per_type pt GROUP BY pt.user_id, pt.day, pt.community_id
 ), day_tq AS (
     SELECT pt.user_id, pt.day, pt.community_id, array_agg(pt.ti * 96 + x.q ORDER BY pt.ti, x.q) AS tq
@@ -158,20 +160,22 @@ WITH base AS (
     ORDER BY dt.user_id, dt.day, dt.community_id
     ON CONFLICT (version, user_id, res, bucket, community_id) DO UPDATE SET
         events = t.events + EXCLUDED.events,
-        (types, type_events, tq) = (SELECT f.types, f.type_events, f.tq
-                                    FROM user_counts_merge(t.types, t.type_events, t.tq, EXCLUDED.types, EXCLUDED.type_events, EXCLUDED.tq) f)
+        (types, type_events, tq) = (SELECT f.types, CASE WHEN cardinality(f.types) > 1 THEN f.type_events END, f.tq
+                                    FROM user_counts_merge(t.types, COALESCE(t.type_events, ARRAY[t.events]), t.tq,
+                                                           EXCLUDED.types, COALESCE(EXCLUDED.type_events, ARRAY[EXCLUDED.events]), EXCLUDED.tq) f)
 )
 INSERT INTO user_counts AS t (version, user_id, res, bucket, community_id, events, types, type_events)
 SELECT @version::int, m.user_id, 'm', m.month, m.community_id, sum(m.events)::bigint,
-       array_agg(m.event_type ORDER BY m.event_type), array_agg(m.events ORDER BY m.event_type)
+       array_agg(m.event_type ORDER BY m.event_type), CASE WHEN count(*) > 1 THEN array_agg(m.events ORDER BY m.event_type) END
 FROM (SELECT pt.user_id, pt.community_id, date_trunc('month', pt.day, 'UTC') AS month, pt.event_type, sum(pt.events)::bigint AS events
       FROM per_type pt GROUP BY 1, 2, 3, 4) m
 GROUP BY m.user_id, m.month, m.community_id
 ORDER BY m.user_id, m.month, m.community_id
 ON CONFLICT (version, user_id, res, bucket, community_id) DO UPDATE SET
     events = t.events + EXCLUDED.events,
-    (types, type_events) = (SELECT f.types, f.type_events
-                            FROM user_counts_merge(t.types, t.type_events, NULL, EXCLUDED.types, EXCLUDED.type_events, NULL) f);
+    (types, type_events) = (SELECT f.types, CASE WHEN cardinality(f.types) > 1 THEN f.type_events END
+                            FROM user_counts_merge(t.types, COALESCE(t.type_events, ARRAY[t.events]), NULL,
+                                                   EXCLUDED.types, COALESCE(EXCLUDED.type_events, ARRAY[EXCLUDED.events]), NULL) f);
 
 -- name: UserStatsApply :execrows
 INSERT INTO user_stats AS t (version, user_id, community_id, first_seen, last_seen, events)
@@ -240,9 +244,14 @@ WHERE (EXCLUDED.set_at, EXCLUDED.event_id COLLATE "C") > (t.set_at, t.event_id C
 -- The first and last created_at of the rows below a watermark: the range of
 -- days a bulk fill (projections/bulk.go) sizes its tables by. Read in the
 -- transaction that then copies those rows out. (The Unix epoch for both
--- when there are none.)
+-- when there are none.) rows_estimate is the planner's estimate of the
+-- log's rows (its partitions' reltuples, 0 for one never analyzed), which
+-- the fill sizes its buffers by.
 SELECT COALESCE(min(a.created_at), 'epoch')::timestamptz AS first_at,
-       COALESCE(max(a.created_at), 'epoch')::timestamptz AS last_at
+       COALESCE(max(a.created_at), 'epoch')::timestamptz AS last_at,
+       (SELECT COALESCE(sum(GREATEST(c.reltuples, 0)), 0)::bigint
+        FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'activities'::regclass) AS rows_estimate
 FROM activities a WHERE a.tx_id < @below::bigint;
 
 -- name: ZoneDayStarts :many

@@ -130,7 +130,7 @@ CROSS JOIN LATERAL (
     WHERE u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
       AND u.community_id = @community_id::uuid
       AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid -- user_counts_top_idx's predicate
-      AND u.res = k.res AND u.bucket = k.bucket
+      AND u.res = k.res::"char" AND u.bucket = k.bucket
     ORDER BY u.events DESC
     LIMIT @per_bucket::int
 ) t;
@@ -146,7 +146,7 @@ FROM (SELECT unnest(@user_ids::uuid[]) AS user_id, unnest(@res::text[]) AS res, 
              unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
- AND u.user_id = p.user_id AND u.res = p.res AND u.bucket = p.bucket
+ AND u.user_id = p.user_id AND u.res = p.res::"char" AND u.bucket = p.bucket
  AND u.community_id = @community_id::uuid
 GROUP BY p.user_id;
 
@@ -162,7 +162,7 @@ JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
  AND u.community_id = @community_id::uuid
  AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid -- user_counts_top_idx's predicate
- AND u.res = p.res AND u.bucket = p.bucket
+ AND u.res = p.res::"char" AND u.bucket = p.bucket
 GROUP BY u.user_id
 HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
                 ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END) > 0
@@ -199,22 +199,22 @@ FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS buc
              unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
- AND u.user_id = @user_id::uuid AND u.res = p.res AND u.bucket = p.bucket
+ AND u.user_id = @user_id::uuid AND u.res = p.res::"char" AND u.bucket = p.bucket
  AND (@all_communities::bool OR u.community_id = ANY (@communities::uuid[]))
 GROUP BY 1;
 
 -- name: UserCountsTypes :many
 -- One user's events in the scope per event type over the day units of the
--- read plan: a whole row's type_events, or a part of a day row's events
--- (their quarter in [qlo, qhi)).
+-- read plan: a whole row's type_events (a row of one type: its events), or
+-- a part of a day row's events (their quarter in [qlo, qhi)).
 SELECT x.event_type::text AS event_type, sum(x.events)::bigint AS events
 FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS bucket,
              unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
- AND u.user_id = @user_id::uuid AND u.res = p.res AND u.bucket = p.bucket
+ AND u.user_id = @user_id::uuid AND u.res = p.res::"char" AND u.bucket = p.bucket
  AND (@all_communities::bool OR u.community_id = ANY (@communities::uuid[]))
-CROSS JOIN LATERAL user_counts_types(u.types, u.type_events, u.tq, p.qlo, p.qhi) x
+CROSS JOIN LATERAL user_counts_types(u.types, COALESCE(u.type_events, ARRAY[u.events]), u.tq, p.qlo, p.qhi) x
 GROUP BY 1;
 
 -- name: UserCountsByCommunity :many
@@ -226,7 +226,7 @@ FROM (SELECT unnest(@res::text[]) AS res, unnest(@buckets::timestamptz[]) AS buc
              unnest(@qlo::int[]) AS qlo, unnest(@qhi::int[]) AS qhi) p
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
- AND u.user_id = @user_id::uuid AND u.res = p.res AND u.bucket = p.bucket
+ AND u.user_id = @user_id::uuid AND u.res = p.res::"char" AND u.bucket = p.bucket
  AND (@all_communities::bool OR u.community_id = ANY (@communities::uuid[]))
  AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid
 GROUP BY u.community_id

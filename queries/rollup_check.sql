@@ -109,17 +109,18 @@ WHERE NOT EXISTS (SELECT 1 FROM stored s
 -- type and for every type (the empty event type): the stored rows read
 -- back per type from their arrays, against the same figures from the log.
 WITH stored AS (
-    SELECT t.res, t.bucket, t.user_id, t.community_id, ''::text AS event_type, t.events,
+    SELECT t.res::text AS res, t.bucket, t.user_id, t.community_id, ''::text AS event_type, t.events,
            COALESCE((SELECT array_agg(x % 96 ORDER BY x % 96) FROM unnest(t.tq) x), '{}')::int[] AS qs
     FROM user_counts t
     WHERE t.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_counts')
     UNION ALL
-    -- Per type: its events from type_events, its quarters from tq.
-    SELECT t.res, t.bucket, t.user_id, t.community_id, t.types[i], t.type_events[i],
+    -- Per type: its events from type_events (a row of one type: the row's
+    -- events), its quarters from tq.
+    SELECT t.res::text, t.bucket, t.user_id, t.community_id, t.types[i], (COALESCE(t.type_events, ARRAY[t.events]))[i],
            COALESCE((SELECT array_agg(x % 96 ORDER BY x % 96) FROM unnest(t.tq) x WHERE x / 96 = i - 1), '{}')::int[]
     FROM user_counts t CROSS JOIN LATERAL generate_subscripts(t.types, 1) AS i
     WHERE t.version = (SELECT p.current_version FROM projections p WHERE p.name = 'user_counts')
-      AND cardinality(t.types) = cardinality(t.type_events)
+      AND cardinality(t.types) = cardinality(COALESCE(t.type_events, ARRAY[t.events]))
 ), logged AS (
     SELECT a.created_at, a.user_id, COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid) AS community_id,
            a.event_type,

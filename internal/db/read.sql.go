@@ -333,7 +333,7 @@ FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
              unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
- AND u.user_id = $5::uuid AND u.res = p.res AND u.bucket = p.bucket
+ AND u.user_id = $5::uuid AND u.res = p.res::"char" AND u.bucket = p.bucket
  AND ($6::bool OR u.community_id = ANY ($7::uuid[]))
  AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid
 GROUP BY u.community_id
@@ -395,7 +395,7 @@ FROM (SELECT unnest($1::uuid[]) AS user_id, unnest($2::text[]) AS res, unnest($3
              unnest($4::int[]) AS qlo, unnest($5::int[]) AS qhi) p
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
- AND u.user_id = p.user_id AND u.res = p.res AND u.bucket = p.bucket
+ AND u.user_id = p.user_id AND u.res = p.res::"char" AND u.bucket = p.bucket
  AND u.community_id = $6::uuid
 GROUP BY p.user_id
 `
@@ -452,7 +452,7 @@ FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
              unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
- AND u.user_id = $5::uuid AND u.res = p.res AND u.bucket = p.bucket
+ AND u.user_id = $5::uuid AND u.res = p.res::"char" AND u.bucket = p.bucket
  AND ($6::bool OR u.community_id = ANY ($7::uuid[]))
 GROUP BY 1
 `
@@ -512,7 +512,7 @@ CROSS JOIN LATERAL (
     WHERE u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
       AND u.community_id = $3::uuid
       AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid -- user_counts_top_idx's predicate
-      AND u.res = k.res AND u.bucket = k.bucket
+      AND u.res = k.res::"char" AND u.bucket = k.bucket
     ORDER BY u.events DESC
     LIMIT $4::int
 ) t
@@ -573,7 +573,7 @@ JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
  AND u.community_id = $5::uuid
  AND u.community_id <> '00000000-0000-0000-0000-000000000000'::uuid -- user_counts_top_idx's predicate
- AND u.res = p.res AND u.bucket = p.bucket
+ AND u.res = p.res::"char" AND u.bucket = p.bucket
 GROUP BY u.user_id
 HAVING sum(CASE WHEN p.qlo = 0 AND p.qhi = 96 THEN u.events
                 ELSE user_counts_in_quarters(u.tq, p.qlo, p.qhi) END) > 0
@@ -631,9 +631,9 @@ FROM (SELECT unnest($1::text[]) AS res, unnest($2::timestamptz[]) AS bucket,
              unnest($3::int[]) AS qlo, unnest($4::int[]) AS qhi) p
 JOIN user_counts u
   ON u.version = (SELECT pr.current_version FROM projections pr WHERE pr.name = 'user_counts')
- AND u.user_id = $5::uuid AND u.res = p.res AND u.bucket = p.bucket
+ AND u.user_id = $5::uuid AND u.res = p.res::"char" AND u.bucket = p.bucket
  AND ($6::bool OR u.community_id = ANY ($7::uuid[]))
-CROSS JOIN LATERAL user_counts_types(u.types, u.type_events, u.tq, p.qlo, p.qhi) x
+CROSS JOIN LATERAL user_counts_types(u.types, COALESCE(u.type_events, ARRAY[u.events]), u.tq, p.qlo, p.qhi) x
 GROUP BY 1
 `
 
@@ -653,8 +653,8 @@ type UserCountsTypesRow struct {
 }
 
 // One user's events in the scope per event type over the day units of the
-// read plan: a whole row's type_events, or a part of a day row's events
-// (their quarter in [qlo, qhi)).
+// read plan: a whole row's type_events (a row of one type: its events), or
+// a part of a day row's events (their quarter in [qlo, qhi)).
 func (q *Queries) UserCountsTypes(ctx context.Context, arg UserCountsTypesParams) ([]UserCountsTypesRow, error) {
 	rows, err := q.db.Query(ctx, userCountsTypes,
 		arg.Res,
