@@ -292,8 +292,7 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 	}
 	nilUUID := [16]byte{}
 	reader := &copyReader{row: func(f [][]byte) error {
-		if len(f) != 6 || len(f[0]) != 8 || f[2] == nil || (f[1] != nil && len(f[1]) != 16) || (f[3] != nil && len(f[3]) != 16) ||
-			(f[4] == nil) != (f[5] == nil) || (f[5] != nil && (len(f[5]) == 0 || f[5][0] != 1)) {
+		if len(f) != 5 || len(f[0]) != 8 || f[2] == nil || (f[1] != nil && len(f[1]) != 16) || (f[3] != nil && len(f[3]) != 16) {
 			return fmt.Errorf("%w: unexpected activity row", errCopyFormat)
 		}
 		row := bulkRow{at: int64(binary.BigEndian.Uint64(f[0])) + pgEpochMicros, comm: commNone}
@@ -320,8 +319,13 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 		if f[3] != nil {
 			row.user, row.hasUser = [16]byte(f[3]), true
 		}
-		if f[4] != nil { // the buffer is the reader's: copy
-			row.named = &bulkNamed{identify: string(f[2]) == eventUserIdentify, eventID: string(f[4]), metadata: bytes.Clone(f[5][1:])}
+		if f[4] != nil {
+			id, metadata, ok := namedRecord(f[4])
+			if !ok {
+				return fmt.Errorf("%w: unexpected (event_id, metadata) record", errCopyFormat)
+			}
+			// The buffer is the reader's: copy.
+			row.named = &bulkNamed{identify: string(f[2]) == eventUserIdentify, eventID: string(id), metadata: bytes.Clone(metadata)}
 		}
 		rb.rows = append(rb.rows, row)
 		if len(rb.rows) == r.cfg.BulkBatch {
@@ -330,11 +334,11 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 		}
 		return nil
 	}}
-	// COPY takes no parameters; w is an integer.
+	// COPY takes no parameters; w is an integer. The event id and metadata
+	// come as one record, so the test of the type runs once per row.
 	_, err = tx.Conn().PgConn().CopyTo(ctx, reader,
 		"COPY (SELECT a.created_at, a.community_id, a.event_type, a.user_id, "+
-			"CASE WHEN a.event_type IN ('"+eventCommunityCreated+"', '"+eventUserIdentify+"') THEN a.event_id END, "+
-			"CASE WHEN a.event_type IN ('"+eventCommunityCreated+"', '"+eventUserIdentify+"') THEN a.metadata END "+
+			"CASE WHEN a.event_type IN ('"+eventCommunityCreated+"', '"+eventUserIdentify+"') THEN ROW(a.event_id, a.metadata) END "+
 			"FROM activities a WHERE a.tx_id < "+strconv.FormatInt(w, 10)+") TO STDOUT (FORMAT binary)")
 	if err == nil && !reader.done {
 		err = fmt.Errorf("%w: no trailer", errCopyFormat)
@@ -351,6 +355,32 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 		return nil, nil, 0, nil, fmt.Errorf("read the log: %w", err)
 	}
 	return builders, dict, total, budget, nil
+}
+
+// namedRecord reads the binary form of the record (event_id TEXT, metadata
+// JSONB): its field count, then each field's type OID, length and bytes
+// (a JSONB's bytes are a version byte, 1, and the JSON text). It returns
+// the event id and the JSON text.
+func namedRecord(b []byte) (id, metadata []byte, ok bool) {
+	if len(b) < 4 || binary.BigEndian.Uint32(b) != 2 {
+		return nil, nil, false
+	}
+	b = b[4:]
+	var fields [2][]byte
+	for i := range fields {
+		if len(b) < 8 {
+			return nil, nil, false
+		}
+		n := int32(binary.BigEndian.Uint32(b[4:]))
+		if n < 0 || len(b) < 8+int(n) {
+			return nil, nil, false
+		}
+		fields[i], b = b[8:8+n], b[8+n:]
+	}
+	if len(b) != 0 || len(fields[1]) == 0 || fields[1][0] != 1 {
+		return nil, nil, false
+	}
+	return fields[0], fields[1][1:], true
 }
 
 // bulkWrite writes every builder's tables into fresh fill tables, one

@@ -411,7 +411,9 @@ type userSketchesBuild struct {
 
 // skCell is the sketches of one key.
 type skCell struct {
-	hours  []*[24]sketch.Sketch // per day of the span
+	// hours holds per day of the span the sketches of its hours, each made
+	// at its first user (most hours of most keys have none).
+	hours  []*[24]*sketch.Sketch
 	days   []sketch.Sketch
 	months []sketch.Sketch
 	zones  [][]sketch.Sketch // per report zone, per local day
@@ -429,7 +431,7 @@ func newUserSketchesBuild(budget *bulkBudget, version int32, zones []reportZone,
 			n += len(l.starts)
 		}
 		budget.add(int64(n) * sketchSize)
-		c := &skCell{hours: make([]*[24]sketch.Sketch, span.days), days: make([]sketch.Sketch, span.days),
+		c := &skCell{hours: make([]*[24]*sketch.Sketch, span.days), days: make([]sketch.Sketch, span.days),
 			months: make([]sketch.Sketch, len(b.months.starts))}
 		for _, l := range b.local {
 			c.zones = append(c.zones, make([]sketch.Sketch, len(l.starts)))
@@ -459,14 +461,20 @@ func (b *userSketchesBuild) add(rows []bulkRow) {
 			c := b.cells.get(v[0], v[1])
 			hs := c.hours[day]
 			if hs == nil {
-				hs = new([24]sketch.Sketch)
+				hs = new([24]*sketch.Sketch)
 				b.budget.add(int64(unsafe.Sizeof(*hs)))
 				c.hours[day] = hs
+			}
+			hour := hs[q/4]
+			if hour == nil {
+				hour = new(sketch.Sketch)
+				b.budget.add(int64(unsafe.Sizeof(*hour)))
+				hs[q/4] = hour
 			}
 			// A user already in the hour's sketch is in the day's and the
 			// month's, which hold every user of the hour: they would not
 			// change. (A report zone's local day may split an hour.)
-			if hs[q/4].Add(h) {
+			if hour.Add(h) {
 				c.days[day].Add(h)
 				c.months[month].Add(h)
 			}
@@ -510,8 +518,8 @@ func (b *userSketchesBuild) emit(ctx context.Context, d *bulkDict, out map[strin
 		for day := range b.span.days {
 			for h := range 24 {
 				for _, k := range g {
-					if hs := cell(k).hours[day]; hs != nil {
-						if err := put("h", k[0], b.span.dayStart(day)+int64(h)*3600, k[1], &hs[h]); err != nil {
+					if hs := cell(k).hours[day]; hs != nil && hs[h] != nil {
+						if err := put("h", k[0], b.span.dayStart(day)+int64(h)*3600, k[1], hs[h]); err != nil {
 							return err
 						}
 					}

@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -104,72 +103,83 @@ func (c *copyReader) consume(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// copyEncoder writes rows in binary COPY format.
+// copyEncoder writes rows in binary COPY format. It appends them to a
+// buffer of its own and hands the buffer to w a megabyte at a time,
+// between rows (a field is a few appends, not a buffered Write each). The
+// first error of w is kept; later rows are dropped, and finish returns it.
 type copyEncoder struct {
-	w   *bufio.Writer
-	buf [8]byte
+	w   io.Writer
+	b   []byte
+	err error
 }
 
+// copyFlushAt is the size from which the encoder hands its buffer to w.
+const copyFlushAt = 1 << 20
+
 func newCopyEncoder(w io.Writer) *copyEncoder {
-	e := &copyEncoder{w: bufio.NewWriterSize(w, 1<<20)}
-	e.w.Write(copySignature)   //nolint:errcheck // bufio keeps the first error for Flush
-	e.w.Write(make([]byte, 8)) //nolint:errcheck // flags and header extension length: none
+	e := &copyEncoder{w: w, b: make([]byte, 0, copyFlushAt+64<<10)}
+	e.b = append(e.b, copySignature...)
+	e.b = append(e.b, 0, 0, 0, 0, 0, 0, 0, 0) // flags and header extension length: none
 	return e
+}
+
+func (e *copyEncoder) flush() {
+	if e.err == nil && len(e.b) > 0 {
+		_, e.err = e.w.Write(e.b)
+	}
+	e.b = e.b[:0]
 }
 
 // row starts a tuple of n fields.
 func (e *copyEncoder) row(n int) {
-	binary.BigEndian.PutUint16(e.buf[:2], uint16(n))
-	e.w.Write(e.buf[:2]) //nolint:errcheck // see newCopyEncoder
+	if len(e.b) >= copyFlushAt {
+		e.flush()
+	}
+	e.b = binary.BigEndian.AppendUint16(e.b, uint16(n))
 }
 
 func (e *copyEncoder) length(n int) {
-	binary.BigEndian.PutUint32(e.buf[:4], uint32(int32(n)))
-	e.w.Write(e.buf[:4]) //nolint:errcheck // see newCopyEncoder
+	e.b = binary.BigEndian.AppendUint32(e.b, uint32(int32(n)))
 }
 
 func (e *copyEncoder) null() { e.length(-1) }
 
 func (e *copyEncoder) int4(v int32) {
-	e.length(4)
-	binary.BigEndian.PutUint32(e.buf[:4], uint32(v))
-	e.w.Write(e.buf[:4]) //nolint:errcheck // see newCopyEncoder
+	e.b = binary.BigEndian.AppendUint64(e.b, 4<<32|uint64(uint32(v)))
 }
 
 func (e *copyEncoder) int8(v int64) {
 	e.length(8)
-	binary.BigEndian.PutUint64(e.buf[:8], uint64(v))
-	e.w.Write(e.buf[:8]) //nolint:errcheck // see newCopyEncoder
+	e.b = binary.BigEndian.AppendUint64(e.b, uint64(v))
 }
 
 func (e *copyEncoder) text(s string) {
 	e.length(len(s))
-	e.w.WriteString(s) //nolint:errcheck // see newCopyEncoder
+	e.b = append(e.b, s...)
 }
 
 func (e *copyEncoder) bytea(b []byte) {
 	e.length(len(b))
-	e.w.Write(b) //nolint:errcheck // see newCopyEncoder
+	e.b = append(e.b, b...)
 }
 
 func (e *copyEncoder) uuid(u [16]byte) {
 	e.length(16)
-	e.w.Write(u[:]) //nolint:errcheck // see newCopyEncoder
+	e.b = append(e.b, u[:]...)
 }
 
 // char writes a "char" (one byte).
 func (e *copyEncoder) char(c byte) {
 	e.length(1)
-	e.w.WriteByte(c) //nolint:errcheck // see newCopyEncoder
+	e.b = append(e.b, c)
 }
 
 func (e *copyEncoder) bool(b bool) {
-	e.length(1)
 	var v byte
 	if b {
 		v = 1
 	}
-	e.w.WriteByte(v) //nolint:errcheck // see newCopyEncoder
+	e.char(v)
 }
 
 // timestamptz writes a time given in microseconds since the Unix epoch.
@@ -193,13 +203,11 @@ func (e *copyEncoder) arrayHeader(n, elemSize int, oid uint32) {
 // of n elements, whose length fields and data take elems bytes.
 func (e *copyEncoder) arrayHeaderOf(n, elems int, oid uint32) {
 	e.length(20 + elems)
-	var h [20]byte
-	binary.BigEndian.PutUint32(h[0:], 1) // dimensions
-	binary.BigEndian.PutUint32(h[4:], 0) // no NULLs
-	binary.BigEndian.PutUint32(h[8:], oid)
-	binary.BigEndian.PutUint32(h[12:], uint32(n))
-	binary.BigEndian.PutUint32(h[16:], 1) // lower bound
-	e.w.Write(h[:])                       //nolint:errcheck // see newCopyEncoder
+	e.b = binary.BigEndian.AppendUint32(e.b, 1) // dimensions
+	e.b = binary.BigEndian.AppendUint32(e.b, 0) // no NULLs
+	e.b = binary.BigEndian.AppendUint32(e.b, oid)
+	e.b = binary.BigEndian.AppendUint32(e.b, uint32(n))
+	e.b = binary.BigEndian.AppendUint32(e.b, 1) // lower bound
 }
 
 func (e *copyEncoder) int8Array(vs []int64) {
@@ -231,8 +239,7 @@ func (e *copyEncoder) int2Array(vs []int16) {
 	e.arrayHeader(len(vs), 2, oidInt2)
 	for _, v := range vs {
 		e.length(2)
-		binary.BigEndian.PutUint16(e.buf[:2], uint16(v))
-		e.w.Write(e.buf[:2]) //nolint:errcheck // see newCopyEncoder
+		e.b = binary.BigEndian.AppendUint16(e.b, uint16(v))
 	}
 }
 
@@ -249,7 +256,7 @@ func (e *copyEncoder) rollupKey(n int, version int32, res string, bucket int64, 
 
 // finish writes the trailer and flushes.
 func (e *copyEncoder) finish() error {
-	binary.BigEndian.PutUint16(e.buf[:2], math.MaxUint16) // -1: no more tuples
-	e.w.Write(e.buf[:2])                                  //nolint:errcheck // see newCopyEncoder
-	return e.w.Flush()
+	e.b = binary.BigEndian.AppendUint16(e.b, math.MaxUint16) // -1: no more tuples
+	e.flush()
+	return e.err
 }

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"bytes"
+	"errors"
 	"encoding/binary"
 	"math/rand/v2"
 	"slices"
@@ -24,7 +25,7 @@ func TestCopyReader_CutsTuplesWhateverTheChunks(t *testing.T) {
 	}
 	var want []row
 	rnd := rand.New(rand.NewPCG(1, 2))
-	for i := range 500 {
+	for i := range 20000 { // a stream of ~1.7 MB: the encoder hands it over in pieces
 		r := row{n: int32(i), s: string(bytes.Repeat([]byte{'a' + byte(i%26)}, rnd.IntN(40))), null: i%3 == 0, stamp: rnd.Int64()}
 		for range rnd.IntN(5) + 1 {
 			r.qs = append(r.qs, int16(rnd.IntN(96)))
@@ -96,5 +97,33 @@ func TestCopyReader_RejectsAStreamWithoutItsSignature(t *testing.T) {
 	c := &copyReader{row: func([][]byte) error { return nil }}
 	if _, err := c.Write(append([]byte("COPY\n\xff\r\n\x00"), make([]byte, 20)...)); err == nil {
 		t.Error("a stream without the PGCOPY signature was read")
+	}
+}
+
+// failingWriter takes n bytes, then fails.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(b []byte) (int, error) {
+	if len(b) > w.n {
+		return 0, errors.New("broken pipe")
+	}
+	w.n -= len(b)
+	return len(b), nil
+}
+
+// TestCopyEncoder_ReportsTheWritersError: rows the writer refused are not
+// silently lost: finish returns the writer's first error.
+func TestCopyEncoder_ReportsTheWritersError(t *testing.T) {
+	e := newCopyEncoder(&failingWriter{n: copyFlushAt + 100})
+	for i := range 100000 {
+		e.row(2)
+		e.int8(int64(i))
+		e.text("github.push")
+	}
+	if err := e.finish(); err == nil || err.Error() != "broken pipe" {
+		t.Fatalf("finish: %v, want broken pipe", err)
+	}
+	if err := newCopyEncoder(&failingWriter{n: 1 << 30}).finish(); err != nil {
+		t.Fatalf("finish of an empty stream: %v", err)
 	}
 }
