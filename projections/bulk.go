@@ -193,7 +193,8 @@ func (r *Runner) newBulkBuilders(ts []bulkTarget, span logSpan, rows int64, budg
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, newUserSketchesBuild(budget, t.version, zones, span))
+			all, perType := newUserSketchesBuilds(budget, t.version, zones, span)
+			out = append(out, all, perType)
 		case communityStats.Name:
 			out = append(out, &communityStatsBuild{version: t.version})
 		case userTraits.Name:
@@ -399,7 +400,7 @@ func (r *Runner) bulkWrite(ctx context.Context, dict *bulkDict, builders []bulkB
 	}
 	for _, b := range builders {
 		if len(b.tables()) == 0 {
-			continue // a smallBuilder: its rows go in with the checkpoint
+			continue // a smallBuilder (its rows go in with the checkpoint), or a part of another builder
 		}
 		out := map[string]*copyEncoder{}
 		var writers []*io.PipeWriter

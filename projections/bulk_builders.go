@@ -129,7 +129,15 @@ type cells[T any] struct {
 }
 
 func (c *cells[T]) get(comm, typ int32) *T {
-	ci, ti := int(comm)+2, int(typ)+1
+	x := c.slot(int(comm)+2, int(typ)+1)
+	if *x == nil {
+		*x = c.make()
+	}
+	return *x
+}
+
+// slot is where the cell of row ci, column ti is kept.
+func (c *cells[T]) slot(ci, ti int) **T {
 	for len(c.rows) <= ci {
 		c.rows = append(c.rows, nil)
 	}
@@ -138,12 +146,19 @@ func (c *cells[T]) get(comm, typ int32) *T {
 		row = append(row, nil)
 	}
 	c.rows[ci] = row
-	x := row[ti]
-	if x == nil {
-		x = c.make()
-		row[ti] = x
+	return &row[ti]
+}
+
+// absorb takes o's cells, whose keys c has none of.
+func (c *cells[T]) absorb(o *cells[T]) {
+	for ci, row := range o.rows {
+		for ti, x := range row {
+			if x != nil {
+				*c.slot(ci, ti) = x
+			}
+		}
 	}
-	return x
+	o.rows = nil
 }
 
 // keysInOrder lists the (community, type) keys that hold something in the
@@ -398,15 +413,24 @@ func (b *eventCountsBuild) zoneDays(ctx context.Context, zone string) (zoneDays,
 
 // userSketchesBuild builds user_sketches (applyUserSketches): every
 // activity's user goes into the sketches of its hour, day, month and
-// report-zone days, under every key it counts under.
+// report-zone days, under every key it counts under. Two builders share
+// the work, each folding the whole log concurrently: one takes the keys of
+// every event type, the other (perType) those of one type; the first
+// writes the rows of both.
 type userSketchesBuild struct {
+	perType bool
+	other   *userSketchesBuild // the perType builder, of the first
 	budget  *bulkBudget
 	version int32
 	zones   []reportZone
 	span    logSpan
 	months  monthsOf
 	local   []zoneDays
-	cells   cells[skCell]
+	// inOneDay tells, per report zone and UTC hour of the span, whether
+	// the hour lies in one local day of the zone (always, but for zones
+	// whose offset is not whole hours, such as Asia/Kolkata).
+	inOneDay [][]bool
+	cells    cells[skCell]
 }
 
 // skCell is the sketches of one key.
@@ -419,10 +443,24 @@ type skCell struct {
 	zones  [][]sketch.Sketch // per report zone, per local day
 }
 
+// newUserSketchesBuilds makes the two builders of a version.
+func newUserSketchesBuilds(budget *bulkBudget, version int32, zones []reportZone, span logSpan) (*userSketchesBuild, *userSketchesBuild) {
+	b := newUserSketchesBuild(budget, version, zones, span)
+	o := *b
+	o.perType, o.cells.rows = true, nil
+	b.other = &o
+	return b, &o
+}
+
 func newUserSketchesBuild(budget *bulkBudget, version int32, zones []reportZone, span logSpan) *userSketchesBuild {
 	b := &userSketchesBuild{budget: budget, version: version, zones: zones, span: span, months: newMonthsOf(span)}
 	for _, z := range zones {
-		b.local = append(b.local, newZoneDays(span, func(q int64) int64 { return localMidnight(time.Unix(q, 0), z.loc).Unix() }))
+		l := newZoneDays(span, func(q int64) int64 { return localMidnight(time.Unix(q, 0), z.loc).Unix() })
+		one := make([]bool, span.days*24)
+		for h := range one {
+			one[h] = l.of[h*4] == l.of[h*4+3]
+		}
+		b.local, b.inOneDay = append(b.local, l), append(b.inOneDay, one)
 	}
 	b.cells.make = func() *skCell {
 		const sketchSize = int64(unsafe.Sizeof(sketch.Sketch{}))
@@ -442,6 +480,9 @@ func newUserSketchesBuild(budget *bulkBudget, version int32, zones []reportZone,
 }
 
 func (b *userSketchesBuild) tables() []bulkTable {
+	if b.perType {
+		return nil // the other builder writes its rows
+	}
 	return []bulkTable{{userSketches.table, b.version, []string{"version", "res", "bucket", "community_id", "event_type", "users", "exact", "sketch"}}}
 }
 
@@ -452,12 +493,16 @@ func (b *userSketchesBuild) add(rows []bulkRow) {
 		}
 		h := sketch.Hash(r.user)
 		keys, n := keyVariants(r.comm, r.typ)
-		// At most one more hash in each sketch it goes into.
-		b.budget.add(int64(n*(3+len(b.zones))) * 8)
+		// At most one more hash in each sketch it goes into (this builder
+		// takes half of the keys).
+		b.budget.add(int64(n/2*(3+len(b.zones))) * 8)
 		day, _ := b.span.dayIndex(r.at)
 		q := int(quarterOfDay(r.at))
 		month := b.months.of[day]
-		for _, v := range keys[:n] {
+		for vi, v := range keys[:n] {
+			if (vi%2 == 1) != b.perType { // keyVariants: odd ones are of one type
+				continue
+			}
 			c := b.cells.get(v[0], v[1])
 			hs := c.hours[day]
 			if hs == nil {
@@ -471,15 +516,18 @@ func (b *userSketchesBuild) add(rows []bulkRow) {
 				b.budget.add(int64(unsafe.Sizeof(*hour)))
 				hs[q/4] = hour
 			}
-			// A user already in the hour's sketch is in the day's and the
-			// month's, which hold every user of the hour: they would not
-			// change. (A report zone's local day may split an hour.)
-			if hour.Add(h) {
+			// An add that leaves the hour's sketch as it was leaves the day's,
+			// the month's and a local day's that hold every user of the hour
+			// as they were too (Sketch.Add): skip them.
+			changed := hour.Add(h)
+			if changed {
 				c.days[day].Add(h)
 				c.months[month].Add(h)
 			}
 			for i, l := range b.local {
-				c.zones[i][l.of[day*96+q]].Add(h)
+				if changed || !b.inOneDay[i][day*24+q/4] {
+					c.zones[i][l.of[day*96+q]].Add(h)
+				}
 			}
 		}
 	}
@@ -487,6 +535,10 @@ func (b *userSketchesBuild) add(rows []bulkRow) {
 
 // emit writes the rows in primary-key order (res, community, bucket, type).
 func (b *userSketchesBuild) emit(ctx context.Context, d *bulkDict, out map[string]*copyEncoder) error {
+	if b.perType {
+		return nil
+	}
+	b.cells.absorb(&b.other.cells)
 	e := out[userSketches.table]
 	rows := 0
 	put := func(res string, comm int32, bucket int64, typ int32, s *sketch.Sketch) error {
