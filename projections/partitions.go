@@ -2,12 +2,15 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/activity-dev/activity/internal/db"
@@ -60,9 +63,15 @@ func ensurePartition(ctx context.Context, tx pgx.Tx, table string, version int32
 }
 
 // dropPartition detaches and drops the partition of version of table, if
-// there is one, without blocking reads: DETACH ... CONCURRENTLY waits for
-// the transactions that may still use it instead of locking the parent
-// against them. A detach an earlier call left pending is finished.
+// there is one. The detach is a plain one, not DETACH ... CONCURRENTLY:
+// PostgreSQL 15.20 crashed here twice (signal 11 in a live INSERT ... ON
+// CONFLICT routing rows into the table) while a concurrent detach of one
+// of its partitions ran. A plain detach changes the catalog under the
+// parent's ACCESS EXCLUSIVE lock, for an instant; lock_timeout keeps it
+// from holding up the reads and batches queued behind it for more than
+// detachLockTimeout when a long statement holds the table, and it tries
+// again. The table is dropped after the detach commits, outside the lock.
+// A detach an earlier version of this code left pending is finished.
 func dropPartition(ctx context.Context, pool *pgxpool.Pool, table string, version int32) error {
 	name := partitionName(table, version)
 	parts, err := db.New(pool).PartitionList(ctx, table)
@@ -73,11 +82,12 @@ func dropPartition(ctx context.Context, pool *pgxpool.Pool, table string, versio
 		if p.Name != name {
 			continue
 		}
-		how := " CONCURRENTLY"
 		if p.DetachPending {
-			how = " FINALIZE"
+			_, err = pool.Exec(ctx, "ALTER TABLE "+ident(table)+" DETACH PARTITION "+ident(name)+" FINALIZE")
+		} else {
+			err = detachPartition(ctx, pool, table, name)
 		}
-		if _, err := pool.Exec(ctx, "ALTER TABLE "+ident(table)+" DETACH PARTITION "+ident(name)+how); err != nil {
+		if err != nil {
 			return fmt.Errorf("detach %s: %w", name, err)
 		}
 	}
@@ -85,6 +95,34 @@ func dropPartition(ctx context.Context, pool *pgxpool.Pool, table string, versio
 		return fmt.Errorf("drop %s: %w", name, err)
 	}
 	return nil
+}
+
+// detachLockTimeout bounds how long a detach waits for its lock (and so
+// how long statements queued behind it wait) before it tries again.
+const detachLockTimeout = 100 * time.Millisecond
+
+// detachPartition detaches the partition name of table, trying again while
+// its lock times out (a statement on the table held it), for up to about a
+// minute.
+func detachPartition(ctx context.Context, pool *pgxpool.Pool, table, name string) error {
+	for attempt := 1; ; attempt++ {
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT set_config('lock_timeout', $1, true)", strconv.Itoa(int(detachLockTimeout.Milliseconds()))+"ms"); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "ALTER TABLE "+ident(table)+" DETACH PARTITION "+ident(name))
+			return err
+		})
+		var pe *pgconn.PgError
+		if err == nil || !errors.As(err, &pe) || pe.Code != "55P03" || attempt == 300 { // lock_not_available
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(min(attempt, 20)) * 10 * time.Millisecond):
+		}
+	}
 }
 
 // dropPartitionsExcept drops every partition of table but those of the

@@ -649,3 +649,51 @@ func TestRebuild_TiedNamesAndTraitsAsLive(t *testing.T) {
 		}
 	}
 }
+
+// TestDropVersion_DetachWaitsOutAReadOfTheTable: the old version's
+// partition is detached with a plain DETACH (not CONCURRENTLY; see
+// dropPartition), whose lock a read of the table holds up. It tries again
+// until the read ends, instead of failing or queueing reads behind it.
+func TestDropVersion_DetachWaitsOutAReadOfTheTable(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx := context.Background()
+	r := newRunner(t, pool, projections.Config{})
+	if _, err := pool.Exec(ctx, "CREATE TABLE event_counts_v99 PARTITION OF event_counts FOR VALUES IN (99)"); err != nil {
+		t.Fatal(err)
+	}
+	read, err := pool.Begin(ctx) // a long read of the table
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer read.Rollback(context.Background()) //nolint:errcheck
+	if _, err := read.Exec(ctx, "SELECT count(*) FROM event_counts"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { r.DropVersion(ctx, "event_counts", 99, 1); close(done) }()
+	time.Sleep(700 * time.Millisecond) // several lock timeouts
+	// Meanwhile other reads are not stuck behind the detach's lock.
+	readCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := pool.Exec(readCtx, "SELECT count(*) FROM event_counts WHERE version = 1"); err != nil {
+		t.Fatalf("a read while the detach waits: %v", err)
+	}
+	select {
+	case <-done:
+		t.Fatal("the partition was dropped while a read of the table was running")
+	default:
+	}
+	if err := read.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("dropping the old version did not finish after the read ended")
+	}
+	var left bool
+	if err := pool.QueryRow(ctx, "SELECT to_regclass('event_counts_v99') IS NOT NULL").Scan(&left); err != nil || left {
+		t.Fatalf("event_counts_v99 still there (%v, %v)", left, err)
+	}
+}
