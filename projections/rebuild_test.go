@@ -672,7 +672,13 @@ func TestDropVersion_DetachWaitsOutAReadOfTheTable(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() { r.DropVersion(ctx, "event_counts", 99, 1); close(done) }()
-	time.Sleep(700 * time.Millisecond) // several lock timeouts
+	// Wait for the detach to have tried (its session's last statement).
+	waitFor(t, "the detach's first try", 5*time.Second, func() (bool, error) {
+		var n int
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND query LIKE 'ALTER TABLE "event_counts" DETACH PARTITION%'`).Scan(&n)
+		return n > 0, err
+	})
 	// Meanwhile other reads are not stuck behind the detach's lock.
 	readCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
