@@ -101,9 +101,13 @@ func dropPartition(ctx context.Context, pool *pgxpool.Pool, table string, versio
 // how long statements queued behind it wait) before it tries again.
 const detachLockTimeout = 100 * time.Millisecond
 
+// detachTries bounds how often a detach tries; the pauses between tries
+// grow from 10 to 200 ms.
+const detachTries = 300
+
 // detachPartition detaches the partition name of table, trying again while
-// its lock times out (a statement on the table held it), for up to about a
-// minute.
+// its lock times out (a statement on the table held it): detachTries
+// tries, at most about a minute and a half.
 func detachPartition(ctx context.Context, pool *pgxpool.Pool, table, name string) error {
 	for attempt := 1; ; attempt++ {
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
@@ -114,7 +118,7 @@ func detachPartition(ctx context.Context, pool *pgxpool.Pool, table, name string
 			return err
 		})
 		var pe *pgconn.PgError
-		if err == nil || !errors.As(err, &pe) || pe.Code != "55P03" || attempt == 300 { // lock_not_available
+		if err == nil || !errors.As(err, &pe) || pe.Code != "55P03" || attempt == detachTries { // lock_not_available
 			return err
 		}
 		select {
