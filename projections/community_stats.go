@@ -13,7 +13,7 @@ var communityStats = Projection{
 	lockKey: lockBase + 4,
 	apply: func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 		return q.CommunityStatsApply(ctx, db.CommunityStatsApplyParams{
-			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
+			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID, FirstAt: t.first, LastAt: t.last,
 		})
 	},
 	deleteVersion: func(ctx context.Context, q *db.Queries, version int32) error {

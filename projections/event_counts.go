@@ -17,7 +17,7 @@ var eventCounts = Projection{
 	localDays: true,
 	apply: func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 		return q.EventCountsApply(ctx, db.EventCountsApplyParams{
-			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID, TimeZones: t.zones,
+			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID, FirstAt: t.first, LastAt: t.last, TimeZones: t.zones,
 		})
 	},
 }

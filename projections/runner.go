@@ -301,7 +301,7 @@ func (r *Runner) loop(ctx context.Context, p Projection) {
 	tick := time.NewTicker(r.cfg.Tick)
 	defer tick.Stop()
 	var backoff time.Duration
-	var last time.Time
+	var last, observed time.Time
 	size := r.cfg.BatchSize
 	for ctx.Err() == nil {
 		if wait := p.pace - time.Since(last); p.pace > 0 && wait > 0 {
@@ -320,7 +320,8 @@ func (r *Runner) loop(ctx context.Context, p Projection) {
 		if err != nil {
 			backoff = min(max(2*backoff, r.cfg.MinBackoff), r.cfg.MaxBackoff)
 			r.log.Warn("projection batch failed; backing off", "projection", p.Name, "backoff", backoff, "err", err)
-			_ = r.observe(ctx, p)
+			r.observe(ctx, p)
+			observed = time.Now()
 			select {
 			case <-ctx.Done():
 				return
@@ -332,8 +333,14 @@ func (r *Runner) loop(ctx context.Context, p Projection) {
 		if full {
 			continue
 		}
+		// The lag gauges count every activity behind (a statement that
+		// visits each of them): refreshed once a Tick, not after every batch.
+		if time.Since(observed) >= r.cfg.Tick {
+			r.observe(ctx, p)
+			observed = time.Now()
+		}
 		var pending <-chan time.Time
-		if behind := r.observe(ctx, p); behind > 0 {
+		if r.heldBack(ctx, p) {
 			pending = time.After(r.cfg.PendingPoll)
 		}
 		select {
@@ -457,6 +464,7 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 	}
 	bounded := below != math.MaxInt64
 	var to Position
+	span := target{version: version, zones: cp.TimeZones, first: end.FirstAt, last: end.LastAt}
 	empty := false
 	switch {
 	case errors.Is(err, pgx.ErrNoRows) && (!bounded || !from.Less(endOfTx(below))):
@@ -487,7 +495,7 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 		}
 	}
 	if !empty {
-		if err := p.applyIn(ctx, tx, target{version, cp.TimeZones}, from, to); err != nil {
+		if err := p.applyIn(ctx, tx, span, from, to); err != nil {
 			return res, fmt.Errorf("%s v%d: apply (%s, %s]: %w", p.Name, version, from, to, err)
 		}
 	}
@@ -562,7 +570,7 @@ func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, ol
 	}
 	if nextPos := (Position{Tx: ncp.TxID, ID: ncp.ActivityID}); nextPos.Less(curPos) {
 		// Every row up to curPos is committed: the current version applied it.
-		if err := p.applyIn(ctx, tx, target{next, ncp.TimeZones}, nextPos, curPos); err != nil {
+		if err := p.applyIn(ctx, tx, target{version: next, zones: ncp.TimeZones, first: allTime[0], last: allTime[1]}, nextPos, curPos); err != nil {
 			return false, 0, fmt.Errorf("%s: switch: apply (%s, %s] to v%d: %w", p.Name, nextPos, curPos, next, err)
 		}
 		if _, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
@@ -650,23 +658,34 @@ func (r *Runner) recordFailure(ctx context.Context, p Projection, version int32,
 	}
 }
 
-// observe updates p's lag gauges and returns how many committed activities
-// some version of p has not applied.
-func (r *Runner) observe(ctx context.Context, p Projection) (behind int64) {
+// observe updates p's lag gauges.
+func (r *Runner) observe(ctx context.Context, p Projection) {
 	st, err := r.status(ctx, p.Name)
 	if err != nil {
 		if ctx.Err() == nil {
 			r.log.Debug("measuring projection lag failed", "projection", p.Name, "err", err)
 		}
-		return 0
+		return
 	}
 	r.metrics.Lag.WithLabelValues(p.Name).Set(st.LagSeconds)
 	r.metrics.RowsBehind.WithLabelValues(p.Name).Set(float64(st.RowsBehind))
-	behind = st.RowsBehind
-	if st.Next != nil {
-		behind += st.Next.RowsBehind
+}
+
+// heldBack reports whether committed activities lie after the checkpoint
+// of some version of p after a batch that was not full: activities of
+// transactions newer than one still running, which the batches leave for
+// later (ActivityRangeEnd).
+func (r *Runner) heldBack(ctx context.Context, p Projection) bool {
+	cps, err := r.q.CheckpointListByName(ctx, p.Name)
+	if err != nil {
+		return false // the next round reports a database that does not answer
 	}
-	return behind
+	for _, cp := range cps {
+		if after, err := r.q.ActivityAfter(ctx, db.ActivityAfterParams{AfterTx: cp.TxID, AfterID: cp.ActivityID}); err == nil && after {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Runner) projection(name string) (Projection, error) {

@@ -19,7 +19,7 @@ var userCounts = Projection{
 	pace: 250 * time.Millisecond,
 	apply: func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 		return q.UserCountsApply(ctx, db.UserCountsApplyParams{
-			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
+			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID, FirstAt: t.first, LastAt: t.last,
 		})
 	},
 }

@@ -49,7 +49,7 @@ type sketchKey struct {
 // back.
 func applyUserSketches(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 	rows, err := q.UserSketchActivities(ctx, db.UserSketchActivitiesParams{
-		FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
+		FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID, FirstAt: t.first, LastAt: t.last,
 	})
 	if err != nil || len(rows) == 0 {
 		return 0, err

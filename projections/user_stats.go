@@ -14,7 +14,7 @@ var userStats = Projection{
 	lockKey: lockBase + 3,
 	apply: func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 		return q.UserStatsApply(ctx, db.UserStatsApplyParams{
-			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID,
+			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID, FirstAt: t.first, LastAt: t.last,
 		})
 	},
 }

@@ -114,10 +114,14 @@ DELETE FROM projection_checkpoints WHERE name = @name AND version <> @keep::int;
 -- log, so no row can later appear below it; another projector's or another
 -- database's transaction does not hold it back) and below below_tx (a
 -- rebuild's watermark; the maximum bigint for none), with the number of
--- rows in the batch. This is the transaction's first read of
+-- rows in the batch and the span of their created_at (the batch's
+-- statements name it, so they plan and lock only the partitions it covers,
+-- not every day of the log). This is the transaction's first read of
 -- pg_stat_activity, as the horizon needs.
-SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows FROM (
-    SELECT a.tx_id, a.id FROM activities a
+SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows,
+       (min(b.created_at) OVER ())::timestamptz AS first_at, (max(b.created_at) OVER ())::timestamptz AS last_at
+FROM (
+    SELECT a.tx_id, a.id, a.created_at FROM activities a
     WHERE (a.tx_id, a.id) > (@after_tx::bigint, @after_id::bigint)
       -- A subquery: evaluated once (an InitPlan), not per row.
       AND a.tx_id < LEAST((SELECT activity_write_horizon(@projector_application_name::text)), @below_tx::bigint)
@@ -142,6 +146,14 @@ SELECT count(*)::bigint AS rows_behind,
 FROM activities a
 WHERE (a.tx_id, a.id) > (@after_tx::bigint, @after_id::bigint);
 
+-- name: ActivityAfter :one
+-- Whether any committed activity lies after a checkpoint: one row read,
+-- where ActivityBacklog counts them all (a projector's test, after each
+-- batch, for activities held back behind a running transaction).
+SELECT EXISTS (
+    SELECT 1 FROM activities a WHERE (a.tx_id, a.id) > (@after_tx::bigint, @after_id::bigint)
+) AS any;
+
 -- name: UserTraitsDeleteVersion :exec
 DELETE FROM user_traits WHERE version = @version::int;
 
@@ -163,7 +175,12 @@ DELETE FROM community_stats WHERE version <> @keep::int;
 -- The application name tags the transaction as a projector's, one that
 -- never writes activities, so other projectors' batches need not wait for
 -- it (ActivityRangeEnd); never call this in a transaction that does.
+-- Statements are planned for their parameters: a batch's statements name
+-- the span of its rows' created_at, and a plan for it reads and locks only
+-- the partitions it covers (a generic plan locks every day of the log
+-- first, and PostgreSQL 15's fast-path locks end at 16).
 SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true),
+       set_config('plan_cache_mode', 'force_custom_plan', true),
        set_config('application_name', @projector_application_name::text, true);
 
 -- name: ProjectorEnableSort :exec

@@ -12,6 +12,27 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const activityAfter = `-- name: ActivityAfter :one
+SELECT EXISTS (
+    SELECT 1 FROM activities a WHERE (a.tx_id, a.id) > ($1::bigint, $2::bigint)
+) AS any
+`
+
+type ActivityAfterParams struct {
+	AfterTx int64
+	AfterID int64
+}
+
+// Whether any committed activity lies after a checkpoint: one row read,
+// where ActivityBacklog counts them all (a projector's test, after each
+// batch, for activities held back behind a running transaction).
+func (q *Queries) ActivityAfter(ctx context.Context, arg ActivityAfterParams) (bool, error) {
+	row := q.db.QueryRow(ctx, activityAfter, arg.AfterTx, arg.AfterID)
+	var any bool
+	err := row.Scan(&any)
+	return any, err
+}
+
 const activityBacklog = `-- name: ActivityBacklog :one
 SELECT count(*)::bigint AS rows_behind,
        COALESCE(date_part('epoch', $1::timestamptz - min(a.received_at)), 0)::float8 AS lag_seconds
@@ -60,8 +81,10 @@ func (q *Queries) ActivityLogEnd(ctx context.Context) (ActivityLogEndRow, error)
 }
 
 const activityRangeEnd = `-- name: ActivityRangeEnd :one
-SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows FROM (
-    SELECT a.tx_id, a.id FROM activities a
+SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows,
+       (min(b.created_at) OVER ())::timestamptz AS first_at, (max(b.created_at) OVER ())::timestamptz AS last_at
+FROM (
+    SELECT a.tx_id, a.id, a.created_at FROM activities a
     WHERE (a.tx_id, a.id) > ($1::bigint, $2::bigint)
       -- A subquery: evaluated once (an InitPlan), not per row.
       AND a.tx_id < LEAST((SELECT activity_write_horizon($3::text)), $4::bigint)
@@ -81,9 +104,11 @@ type ActivityRangeEndParams struct {
 }
 
 type ActivityRangeEndRow struct {
-	TxID int64
-	ID   int64
-	Rows int32
+	TxID    int64
+	ID      int64
+	Rows    int32
+	FirstAt time.Time
+	LastAt  time.Time
 }
 
 // The last (tx_id, id) of the next batch after a checkpoint, among rows
@@ -92,7 +117,9 @@ type ActivityRangeEndRow struct {
 // log, so no row can later appear below it; another projector's or another
 // database's transaction does not hold it back) and below below_tx (a
 // rebuild's watermark; the maximum bigint for none), with the number of
-// rows in the batch. This is the transaction's first read of
+// rows in the batch and the span of their created_at (the batch's
+// statements name it, so they plan and lock only the partitions it covers,
+// not every day of the log). This is the transaction's first read of
 // pg_stat_activity, as the horizon needs.
 func (q *Queries) ActivityRangeEnd(ctx context.Context, arg ActivityRangeEndParams) (ActivityRangeEndRow, error) {
 	row := q.db.QueryRow(ctx, activityRangeEnd,
@@ -103,7 +130,13 @@ func (q *Queries) ActivityRangeEnd(ctx context.Context, arg ActivityRangeEndPara
 		arg.MaxRows,
 	)
 	var i ActivityRangeEndRow
-	err := row.Scan(&i.TxID, &i.ID, &i.Rows)
+	err := row.Scan(
+		&i.TxID,
+		&i.ID,
+		&i.Rows,
+		&i.FirstAt,
+		&i.LastAt,
+	)
 	return i, err
 }
 
@@ -541,6 +574,7 @@ func (q *Queries) ProjectorEnableSort(ctx context.Context, enable bool) error {
 
 const projectorPlanSettings = `-- name: ProjectorPlanSettings :exec
 SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true),
+       set_config('plan_cache_mode', 'force_custom_plan', true),
        set_config('application_name', $1::text, true)
 `
 
@@ -552,6 +586,10 @@ SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true),
 // The application name tags the transaction as a projector's, one that
 // never writes activities, so other projectors' batches need not wait for
 // it (ActivityRangeEnd); never call this in a transaction that does.
+// Statements are planned for their parameters: a batch's statements name
+// the span of its rows' created_at, and a plan for it reads and locks only
+// the partitions it covers (a generic plan locks every day of the log
+// first, and PostgreSQL 15's fast-path locks end at 16).
 func (q *Queries) ProjectorPlanSettings(ctx context.Context, projectorApplicationName string) error {
 	_, err := q.db.Exec(ctx, projectorPlanSettings, projectorApplicationName)
 	return err
