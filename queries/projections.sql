@@ -134,8 +134,9 @@ ON CONFLICT (version, res, community_id, bucket, event_type) DO UPDATE SET
 -- type_events (its events are the type's). A batch's row of the same event
 -- types as the stored one adds its type_events and appends its tq (their
 -- order is not kept: reads count them); of other types, user_counts_merge
--- folds it in (a function call per row, ten times the cost: three rows in
--- four are the same types in the live batches at 5,000 events/s).
+-- folds it in (a function call per row, 30-80 µs against under 1: three
+-- day rows in four and one month row in two took the fast path in a
+-- replay of 3,400 activities at 10M).
 WITH base AS (
     SELECT a.user_id, COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid) AS community_id,
            a.event_type COLLATE "C" AS event_type, date_bin('1 day', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS day,

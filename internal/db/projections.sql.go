@@ -315,8 +315,9 @@ type UserCountsApplyParams struct {
 // type_events (its events are the type's). A batch's row of the same event
 // types as the stored one adds its type_events and appends its tq (their
 // order is not kept: reads count them); of other types, user_counts_merge
-// folds it in (a function call per row, ten times the cost: three rows in
-// four are the same types in the live batches at 5,000 events/s).
+// folds it in (a function call per row, 30-80 µs against under 1: three
+// day rows in four and one month row in two took the fast path in a
+// replay of 3,400 activities at 10M).
 func (q *Queries) UserCountsApply(ctx context.Context, arg UserCountsApplyParams) (int64, error) {
 	result, err := q.db.Exec(ctx, userCountsApply,
 		arg.Version,
