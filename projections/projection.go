@@ -67,14 +67,18 @@ type target struct {
 	version int32
 	zones   []string
 	// first and last bound the created_at of every activity of the range
-	// applied (a batch's span, from ActivityRangeEnd; allTime when not
-	// known): the statements plan and lock only the partitions of the log
-	// they cover.
+	// applied (a batch's span, from ActivityRangeEnd; every day when not
+	// known, anyDay): the statements plan and lock only the partitions of
+	// the log they cover.
 	first, last time.Time
 }
 
-// allTime bounds every created_at.
-var allTime = [2]time.Time{time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}
+// anyDay is the target of version for a range whose created_at span is
+// not known: it bounds every created_at.
+func anyDay(version int32, zones []string) target {
+	return target{version: version, zones: zones,
+		first: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), last: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}
+}
 
 // Projection is one rollup: the statement that applies a range of the log
 // to a version of it, and how to drop a version.
@@ -173,7 +177,7 @@ func ApplyWholeLog(ctx context.Context, pool *pgxpool.Pool) error {
 				return err
 			}
 			from, to := Position{Tx: cp.TxID, ID: cp.ActivityID}, Position{Tx: end.TxID, ID: end.ID}
-			if err := p.applyIn(ctx, tx, target{version: proj.CurrentVersion, zones: cp.TimeZones, first: allTime[0], last: allTime[1]}, from, to); err != nil {
+			if err := p.applyIn(ctx, tx, anyDay(proj.CurrentVersion, cp.TimeZones), from, to); err != nil {
 				return err
 			}
 			_, err = q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{

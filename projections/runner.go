@@ -570,7 +570,7 @@ func (r *Runner) trySwitch(ctx context.Context, p Projection) (switched bool, ol
 	}
 	if nextPos := (Position{Tx: ncp.TxID, ID: ncp.ActivityID}); nextPos.Less(curPos) {
 		// Every row up to curPos is committed: the current version applied it.
-		if err := p.applyIn(ctx, tx, target{version: next, zones: ncp.TimeZones, first: allTime[0], last: allTime[1]}, nextPos, curPos); err != nil {
+		if err := p.applyIn(ctx, tx, anyDay(next, ncp.TimeZones), nextPos, curPos); err != nil {
 			return false, 0, fmt.Errorf("%s: switch: apply (%s, %s] to v%d: %w", p.Name, nextPos, curPos, next, err)
 		}
 		if _, err := q.CheckpointAdvance(ctx, db.CheckpointAdvanceParams{
