@@ -47,3 +47,19 @@ func (r *Runner) DropVersion(ctx context.Context, name string, old, current int3
 	p, _ := Lookup(name)
 	r.dropVersion(ctx, p, old, current)
 }
+
+// FillBelow applies to version of the projection called name, as a
+// rebuild's fill does, every row of the transactions below the watermark
+// below.
+func (r *Runner) FillBelow(ctx context.Context, name string, version int32, below int64) error {
+	p, err := Lookup(name)
+	if err != nil {
+		return err
+	}
+	for {
+		res, err := r.step(ctx, p, version, r.cfg.RebuildBatch, below, true)
+		if err != nil || !res.full {
+			return err
+		}
+	}
+}

@@ -408,10 +408,11 @@ type stepResult struct {
 // step applies, in one transaction, the next batch of at most maxRows
 // activities after version's checkpoint to version, and moves the checkpoint
 // by compare-and-set. The batch holds only rows of transactions older than
-// every running one that may write activities (ActivityRangeEnd), and, when
-// below is not math.MaxInt64, only rows with tx_id < below; then an unfilled
-// batch ends at endOfTx(below), so the rows with tx_id >= below are left for
-// later batches. wait chooses between waiting for the version's advisory lock
+// every running one that may write activities (ActivityRangeEnd), or, when
+// below is not math.MaxInt64 (a watermark: every transaction below it has
+// ended), the rows with tx_id < below; then an unfilled batch ends at
+// endOfTx(below), so the rows with tx_id >= below are left for later
+// batches. wait chooses between waiting for the version's advisory lock
 // and giving up at once.
 func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows int, below int64, wait bool) (res stepResult, err error) {
 	start := r.cfg.Now()
@@ -479,10 +480,11 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 		return res, nil
 	case errors.Is(err, pgx.ErrNoRows):
 		// No row after from below a watermark (every transaction below it
-		// has ended, so the write horizon is past it and ActivityRangeEnd
-		// saw the whole range): the checkpoint moves to its end with nothing
-		// to apply (planning a statement over every partition of the log
-		// costs more than the rest of a rebuild's catch-up).
+		// has ended, and ActivityRangeEnd bounds the batch by the watermark
+		// alone, so it saw the whole range): the checkpoint moves to its
+		// end with nothing to apply (planning a statement over every
+		// partition of the log costs more than the rest of a rebuild's
+		// catch-up).
 		to, empty = endOfTx(below), true
 	case err != nil:
 		return res, fmt.Errorf("%s v%d: find batch: %w", p.Name, version, err)

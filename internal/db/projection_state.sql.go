@@ -87,7 +87,8 @@ FROM (
     SELECT a.tx_id, a.id, a.created_at FROM activities a
     WHERE (a.tx_id, a.id) > ($1::bigint, $2::bigint)
       -- A subquery: evaluated once (an InitPlan), not per row.
-      AND a.tx_id < LEAST((SELECT activity_write_horizon($3::text)), $4::bigint)
+      AND a.tx_id < CASE WHEN $3::bigint < 9223372036854775807 THEN $3::bigint
+                         ELSE (SELECT activity_write_horizon($4::text)) END
     ORDER BY a.tx_id, a.id
     LIMIT $5::int
 ) b
@@ -98,8 +99,8 @@ LIMIT 1
 type ActivityRangeEndParams struct {
 	AfterTx                  int64
 	AfterID                  int64
-	ProjectorApplicationName string
 	BelowTx                  int64
+	ProjectorApplicationName string
 	MaxRows                  int32
 }
 
@@ -112,21 +113,26 @@ type ActivityRangeEndRow struct {
 }
 
 // The last (tx_id, id) of the next batch after a checkpoint, among rows
-// whose transaction is below the write horizon (activity_write_horizon,
+// whose transaction is below below_tx (a rebuild's watermark: every
+// transaction below it had ended when it was taken) or, with the maximum
+// bigint for none, below the write horizon (activity_write_horizon,
 // migration 00009: older than every running transaction that may write the
 // log, so no row can later appear below it; another projector's or another
-// database's transaction does not hold it back) and below below_tx (a
-// rebuild's watermark; the maximum bigint for none), with the number of
-// rows in the batch and the span of their created_at (the batch's
-// statements name it, so they plan and lock only the partitions it covers,
-// not every day of the log). This is the transaction's first read of
-// pg_stat_activity, as the horizon needs.
+// database's transaction does not hold it back), with the number of rows in
+// the batch and the span of their created_at (the batch's statements name
+// it, so they plan and lock only the partitions it covers, not every day of
+// the log). Not the lower of the two: the horizon may read below a
+// watermark taken earlier (a transaction that ends between the snapshot and
+// the read of pg_stat_activity counts as running), and a rebuild's batch
+// that is not full ends at the watermark, so the span must cover every row
+// below it. This is the transaction's first read of pg_stat_activity, as
+// the horizon needs.
 func (q *Queries) ActivityRangeEnd(ctx context.Context, arg ActivityRangeEndParams) (ActivityRangeEndRow, error) {
 	row := q.db.QueryRow(ctx, activityRangeEnd,
 		arg.AfterTx,
 		arg.AfterID,
-		arg.ProjectorApplicationName,
 		arg.BelowTx,
+		arg.ProjectorApplicationName,
 		arg.MaxRows,
 	)
 	var i ActivityRangeEndRow
