@@ -452,14 +452,14 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 		return res, fmt.Errorf("%s v%d: read checkpoint: %w", p.Name, version, err)
 	}
 	from := Position{Tx: cp.TxID, ID: cp.ActivityID}
-	if err := q.ProjectorEnableSort(ctx, false); err != nil {
+	if err := q.ProjectorFindingBatch(ctx, true); err != nil {
 		return res, fmt.Errorf("%s v%d: plan settings: %w", p.Name, version, err)
 	}
 	end, err := q.ActivityRangeEnd(ctx, db.ActivityRangeEndParams{
 		AfterTx: from.Tx, AfterID: from.ID, BelowTx: below, MaxRows: int32(maxRows), ProjectorApplicationName: ApplicationName,
 	})
 	if err == nil || errors.Is(err, pgx.ErrNoRows) {
-		if serr := q.ProjectorEnableSort(ctx, true); serr != nil {
+		if serr := q.ProjectorFindingBatch(ctx, false); serr != nil {
 			return res, fmt.Errorf("%s v%d: plan settings: %w", p.Name, version, serr)
 		}
 	}
