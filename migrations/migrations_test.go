@@ -168,3 +168,46 @@ func TestMigration00011_LeanUserCountsRows(t *testing.T) {
 		t.Errorf("rows after the Down migration:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(before, "\n"))
 	}
 }
+
+// TestMigration00012_UserCountsFold: user_counts_fold folds a row into
+// another as stored (a day row or a month row, of the same event types or of
+// others, of one type or several), and PostgreSQL inlines it into the
+// calling statement (no function call per row); the Down migration brings
+// back user_counts_merge.
+func TestMigration00012_UserCountsFold(t *testing.T) {
+	ctx := context.Background()
+	db, p := newProvider(t)
+	const fold = `SELECT concat_ws(' ', f.types, COALESCE(f.type_events::text, 'none'), COALESCE(f.tq::text, 'none'))
+		FROM (VALUES %s) AS r(at, ae, an, aq, bt, be, bn, bq),
+		LATERAL user_counts_fold(r.at::text[], r.ae::bigint[], r.an::bigint, r.aq::int[], r.bt::text[], r.be::bigint[], r.bn::bigint, r.bq::int[]) f`
+	for _, c := range []struct{ rows, want string }{
+		// One type, the same: the quarters appended.
+		{`('{user.login}', NULL, 2, '{3,95}', '{user.login}', NULL, 1, '{4}')`, `{user.login} none {3,95,4}`},
+		// Two types, the same: their events added.
+		{`('{a,b}', '{1,2}', 3, '{1,97,98}', '{a,b}', '{4,5}', 9, '{5,100}')`, `{a,b} {5,7} {1,97,98,5,100}`},
+		// Other types: folded in byte order, the quarters re-indexed.
+		{`('{b}', NULL, 2, '{1,7}', '{a}', NULL, 1, '{5}')`, `{a,b} {1,2} {97,103,5}`},
+		{`('{a,b}', '{1,2}', 3, '{1,97,98}', '{c}', NULL, 1, '{5}')`, `{a,b,c} {1,2,1} {1,97,98,197}`},
+		// Month rows (no quarters).
+		{`('{a}', NULL, 2, NULL, '{a}', NULL, 3, NULL)`, `{a} none none`},
+		{`('{a,c}', '{1,1}', 2, NULL, '{B,a}', '{2,5}', 7, NULL)`, `{B,a,c} {2,6,1} none`},
+	} {
+		if got := rows(t, db, strings.Replace(fold, "%s", c.rows, 1)); !slices.Equal(got, []string{c.want}) {
+			t.Errorf("fold %s: got %q, want %q", c.rows, got, c.want)
+		}
+	}
+	plan := strings.Join(rows(t, db, "EXPLAIN (VERBOSE) "+strings.Replace(fold, "%s", `('{a}', NULL, 1, '{1}', '{b}', NULL, 1, '{2}')`, 1)), "\n")
+	if strings.Contains(plan, "user_counts_fold") {
+		t.Errorf("user_counts_fold is called, not inlined:\n%s", plan)
+	}
+
+	if _, err := p.DownTo(ctx, 11); err != nil {
+		t.Fatalf("down to 00011: %v", err)
+	}
+	if got := rows(t, db, `SELECT concat_ws(' ', types, type_events, tq) FROM user_counts_merge('{b}', '{2}', '{1,7}', '{a}', '{1}', '{5}')`); !slices.Equal(got, []string{`{a,b} {1,2} {97,103,5}`}) {
+		t.Errorf("user_counts_merge after the Down migration: %q", got)
+	}
+	if got := rows(t, db, `SELECT count(*)::text FROM pg_proc WHERE proname = 'user_counts_fold'`); !slices.Equal(got, []string{"0"}) {
+		t.Errorf("user_counts_fold after the Down migration: %v functions", got)
+	}
+}

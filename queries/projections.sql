@@ -131,12 +131,8 @@ ON CONFLICT (version, res, community_id, bucket, event_type) DO UPDATE SET
 -- events; a day row also each event as its type's index in types times 96
 -- plus its quarter of the day (0..95), so a local day of any zone, of every
 -- type or one, is a sum over one or two day rows. A row of one type has no
--- type_events (its events are the type's). A batch's row of the same event
--- types as the stored one adds its type_events and appends its tq (their
--- order is not kept: reads count them); of other types, user_counts_merge
--- folds it in (a function call per row, 30-80 µs against under 1: three
--- day rows in four and one month row in two took the fast path in a
--- replay of 3,400 activities at 10M).
+-- type_events (its events are the type's). user_counts_fold (migration
+-- 00012) folds a batch's row into the stored one.
 WITH base AS (
     SELECT a.user_id, COALESCE(a.community_id, '00000000-0000-0000-0000-000000000000'::uuid) AS community_id,
            a.event_type COLLATE "C" AS event_type, date_bin('1 day', a.created_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS day,
@@ -167,17 +163,9 @@ WITH base AS (
     ORDER BY pt.user_id, pt.day, pt.community_id
     ON CONFLICT (version, user_id, res, bucket, community_id) DO UPDATE SET
         events = t.events + EXCLUDED.events,
-        (types, type_events, tq) = (SELECT t.types,
-                                           CASE WHEN t.type_events IS NOT NULL THEN
-                                               ARRAY(SELECT t.type_events[i] + EXCLUDED.type_events[i] FROM generate_subscripts(t.type_events, 1) AS i ORDER BY i)
-                                           END,
-                                           t.tq || EXCLUDED.tq
-                                    WHERE t.types = EXCLUDED.types
-                                    UNION ALL
-                                    SELECT f.types, CASE WHEN cardinality(f.types) > 1 THEN f.type_events END, f.tq
-                                    FROM user_counts_merge(t.types, COALESCE(t.type_events, ARRAY[t.events]), t.tq,
-                                                           EXCLUDED.types, COALESCE(EXCLUDED.type_events, ARRAY[EXCLUDED.events]), EXCLUDED.tq) f
-                                    WHERE t.types <> EXCLUDED.types)
+        (types, type_events, tq) = (SELECT f.types, f.type_events, f.tq
+                                    FROM user_counts_fold(t.types, t.type_events, t.events, t.tq,
+                                                          EXCLUDED.types, EXCLUDED.type_events, EXCLUDED.events, EXCLUDED.tq) f)
 )
 INSERT INTO user_counts AS t (version, user_id, res, bucket, community_id, events, types, type_events)
 SELECT @version::int, m.user_id, 'm', m.month, m.community_id, sum(m.events)::bigint,
@@ -188,16 +176,9 @@ GROUP BY m.user_id, m.month, m.community_id
 ORDER BY m.user_id, m.month, m.community_id
 ON CONFLICT (version, user_id, res, bucket, community_id) DO UPDATE SET
     events = t.events + EXCLUDED.events,
-    (types, type_events) = (SELECT t.types,
-                                   CASE WHEN t.type_events IS NOT NULL THEN
-                                       ARRAY(SELECT t.type_events[i] + EXCLUDED.type_events[i] FROM generate_subscripts(t.type_events, 1) AS i ORDER BY i)
-                                   END
-                            WHERE t.types = EXCLUDED.types
-                            UNION ALL
-                            SELECT f.types, CASE WHEN cardinality(f.types) > 1 THEN f.type_events END
-                            FROM user_counts_merge(t.types, COALESCE(t.type_events, ARRAY[t.events]), NULL,
-                                                   EXCLUDED.types, COALESCE(EXCLUDED.type_events, ARRAY[EXCLUDED.events]), NULL) f
-                            WHERE t.types <> EXCLUDED.types);
+    (types, type_events) = (SELECT f.types, f.type_events
+                            FROM user_counts_fold(t.types, t.type_events, t.events, NULL,
+                                                  EXCLUDED.types, EXCLUDED.type_events, EXCLUDED.events, NULL) f);
 
 -- name: UserStatsApply :execrows
 INSERT INTO user_stats AS t (version, user_id, community_id, first_seen, last_seen, events)
