@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/activity-dev/activity/internal/db"
 )
@@ -64,12 +65,21 @@ func (r *Runner) StatusOf(ctx context.Context, name string) (Status, error) {
 	return r.status(ctx, name)
 }
 
-func (r *Runner) status(ctx context.Context, name string) (Status, error) {
-	proj, err := r.q.ProjectionGet(ctx, name)
+func (r *Runner) status(ctx context.Context, name string) (st Status, err error) {
+	err = r.readLog(ctx, func(q *db.Queries) error {
+		st, err = statusIn(ctx, q, name, r.cfg.Now())
+		return err
+	})
+	return st, err
+}
+
+// statusIn reads the status of the projection called name at now.
+func statusIn(ctx context.Context, q *db.Queries, name string, now time.Time) (Status, error) {
+	proj, err := q.ProjectionGet(ctx, name)
 	if err != nil {
 		return Status{}, fmt.Errorf("%s: %w", name, err)
 	}
-	cps, err := r.q.CheckpointListByName(ctx, name)
+	cps, err := q.CheckpointListByName(ctx, name)
 	if err != nil {
 		return Status{}, fmt.Errorf("%s: %w", name, err)
 	}
@@ -77,7 +87,6 @@ func (r *Runner) status(ctx context.Context, name string) (Status, error) {
 	if proj.NextVersion.Valid {
 		st.Status = StatusRebuilding
 	}
-	now := r.cfg.Now()
 	failing := false
 	for _, cp := range cps {
 		pos := Position{Tx: cp.TxID, ID: cp.ActivityID}
@@ -87,7 +96,7 @@ func (r *Runner) status(ctx context.Context, name string) (Status, error) {
 		}
 		switch {
 		case cp.Version == proj.CurrentVersion:
-			b, err := r.q.ActivityBacklog(ctx, db.ActivityBacklogParams{Now: now, AfterTx: pos.Tx, AfterID: pos.ID})
+			b, err := q.ActivityBacklog(ctx, db.ActivityBacklogParams{Now: now, AfterTx: pos.Tx, AfterID: pos.ID})
 			if err != nil {
 				return Status{}, fmt.Errorf("%s: backlog: %w", name, err)
 			}
@@ -95,7 +104,7 @@ func (r *Runner) status(ctx context.Context, name string) (Status, error) {
 			st.RowsBehind = b.RowsBehind
 			st.LagSeconds = max(b.LagSeconds, 0)
 		case proj.NextVersion.Valid && cp.Version == proj.NextVersion.Int32:
-			b, err := r.q.ActivityBacklog(ctx, db.ActivityBacklogParams{Now: now, AfterTx: pos.Tx, AfterID: pos.ID})
+			b, err := q.ActivityBacklog(ctx, db.ActivityBacklogParams{Now: now, AfterTx: pos.Tx, AfterID: pos.ID})
 			if err != nil {
 				return Status{}, fmt.Errorf("%s: backlog: %w", name, err)
 			}
