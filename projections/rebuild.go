@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/activity-dev/activity/internal/db"
+	"github.com/activity-dev/activity/internal/pguuid"
 )
 
 // RebuildStart describes a rebuild StartRebuild started or found running.
@@ -112,7 +113,12 @@ func (r *Runner) startRebuild(ctx context.Context, name string, hold *pgx.Conn) 
 func (r *Runner) holdConn(ctx context.Context) (*pgx.Conn, error) {
 	cfg := r.pool.Config().ConnConfig.Copy()
 	cfg.RuntimeParams["application_name"] = ApplicationName
-	return pgx.ConnectConfig(ctx, cfg)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	pguuid.Register(conn.TypeMap())
+	return conn, nil
 }
 
 // ApplicationName tags the transactions of projectors and rebuilds, which

@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/activity-dev/activity/internal/auth"
+	"github.com/activity-dev/activity/internal/pguuid"
 )
 
 type multiFlag []string
@@ -44,7 +44,7 @@ func keysCommand(ctx context.Context, cfg config, args []string) error {
 	if *name == "" {
 		*name = string(r) + " key"
 	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := pguuid.NewPool(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/activity-dev/activity/internal/db"
 	"github.com/activity-dev/activity/internal/partitions"
+	"github.com/activity-dev/activity/internal/pguuid"
 	"github.com/activity-dev/activity/internal/seed"
 	"github.com/activity-dev/activity/projections"
 )
@@ -57,7 +58,7 @@ func devSeed(ctx context.Context, cfg config, args []string, log *slog.Logger) e
 	if err := migrate(ctx, cfg); err != nil {
 		return err
 	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := pguuid.NewPool(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/activity-dev/activity/internal/auth"
 	"github.com/activity-dev/activity/internal/openapi"
 	"github.com/activity-dev/activity/internal/partitions"
+	"github.com/activity-dev/activity/internal/pguuid"
 	"github.com/activity-dev/activity/internal/problem"
 	"github.com/activity-dev/activity/projections"
 	"github.com/activity-dev/activity/write"
@@ -117,7 +118,7 @@ func serve(ctx context.Context, cfg config, args []string, log *slog.Logger) err
 }
 
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
-	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	pcfg, err := pguuid.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}

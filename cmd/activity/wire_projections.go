@@ -12,9 +12,9 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/activity-dev/activity/internal/auth"
+	"github.com/activity-dev/activity/internal/pguuid"
 	"github.com/activity-dev/activity/projections"
 	"github.com/activity-dev/activity/write"
 )
@@ -89,7 +89,7 @@ func projectionsCommand(ctx context.Context, cfg config, args []string, log *slo
 	if len(args) == 0 {
 		return fmt.Errorf("%s", projectionsUsage)
 	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := pguuid.NewPool(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}

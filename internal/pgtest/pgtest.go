@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 
+	"github.com/activity-dev/activity/internal/pguuid"
 	"github.com/activity-dev/activity/migrations"
 )
 
@@ -104,7 +105,7 @@ func NewURL(t testing.TB) string {
 // NewPool creates a fresh, migrated database for t and returns a pool on it.
 func NewPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), NewURL(t))
+	pool, err := pguuid.NewPool(context.Background(), NewURL(t))
 	if err != nil {
 		t.Fatalf("open pool: %v", err)
 	}
