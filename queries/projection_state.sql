@@ -198,7 +198,7 @@ SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true),
 -- Sets, for the rest of the transaction, how statements that look for rows
 -- after a checkpoint in every partition of the log are planned
 -- (ActivityRangeEnd in a batch; ActivityAfter and ActivityBacklog in
--- ReadLog) while @scanning, and restores the batch's settings
+-- readLog) while @scanning, and restores the batch's settings
 -- (ProjectorPlanSettings) after. While scanning: one generic plan per
 -- connection, kept (they name no created_at, so a plan for their
 -- parameters prunes nothing, and planning one over 366 daily partitions

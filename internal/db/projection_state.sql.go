@@ -581,7 +581,7 @@ SELECT set_config('enable_sort', CASE WHEN $1::bool THEN 'off' ELSE 'on' END, tr
 // Sets, for the rest of the transaction, how statements that look for rows
 // after a checkpoint in every partition of the log are planned
 // (ActivityRangeEnd in a batch; ActivityAfter and ActivityBacklog in
-// ReadLog) while @scanning, and restores the batch's settings
+// readLog) while @scanning, and restores the batch's settings
 // (ProjectorPlanSettings) after. While scanning: one generic plan per
 // connection, kept (they name no created_at, so a plan for their
 // parameters prunes nothing, and planning one over 366 daily partitions
