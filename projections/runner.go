@@ -320,7 +320,7 @@ func (r *Runner) loop(ctx context.Context, p Projection) {
 		if err != nil {
 			backoff = min(max(2*backoff, r.cfg.MinBackoff), r.cfg.MaxBackoff)
 			r.log.Warn("projection batch failed; backing off", "projection", p.Name, "backoff", backoff, "err", err)
-			r.observe(ctx, p)
+			_ = r.observe(ctx, p)
 			observed = time.Now()
 			select {
 			case <-ctx.Done():
@@ -334,13 +334,17 @@ func (r *Runner) loop(ctx context.Context, p Projection) {
 			continue
 		}
 		// The lag gauges count every activity behind (a statement that
-		// visits each of them): refreshed once a Tick, not after every batch.
+		// visits each of them): refreshed once a Tick, not after every batch;
+		// between, one row tells whether any is held back.
+		var held bool
 		if time.Since(observed) >= r.cfg.Tick {
-			r.observe(ctx, p)
+			held = r.observe(ctx, p) > 0
 			observed = time.Now()
+		} else {
+			held = r.heldBack(ctx, p)
 		}
 		var pending <-chan time.Time
-		if r.heldBack(ctx, p) {
+		if held {
 			pending = time.After(r.cfg.PendingPoll)
 		}
 		select {
@@ -660,17 +664,23 @@ func (r *Runner) recordFailure(ctx context.Context, p Projection, version int32,
 	}
 }
 
-// observe updates p's lag gauges.
-func (r *Runner) observe(ctx context.Context, p Projection) {
+// observe updates p's lag gauges and returns how many committed activities
+// some version of p has not applied (0 when it cannot tell).
+func (r *Runner) observe(ctx context.Context, p Projection) (behind int64) {
 	st, err := r.status(ctx, p.Name)
 	if err != nil {
 		if ctx.Err() == nil {
 			r.log.Debug("measuring projection lag failed", "projection", p.Name, "err", err)
 		}
-		return
+		return 0
 	}
 	r.metrics.Lag.WithLabelValues(p.Name).Set(st.LagSeconds)
 	r.metrics.RowsBehind.WithLabelValues(p.Name).Set(float64(st.RowsBehind))
+	behind = st.RowsBehind
+	if st.Next != nil {
+		behind += st.Next.RowsBehind
+	}
+	return behind
 }
 
 // heldBack reports whether committed activities lie after the checkpoint
