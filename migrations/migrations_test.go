@@ -3,11 +3,14 @@ package migrations_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
@@ -82,7 +85,13 @@ func TestMigration00010_FoldsUserCountsInPlace(t *testing.T) {
 // goose provider to move it up and down with.
 func newProvider(t *testing.T) (*sql.DB, *goose.Provider) {
 	t.Helper()
-	db, err := sql.Open("pgx", pgtest.NewURL(t))
+	return newProviderAt(t, pgtest.NewURL(t))
+}
+
+// newProviderAt is newProvider on the database at url.
+func newProviderAt(t *testing.T, url string) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,4 +219,85 @@ func TestMigration00012_UserCountsFold(t *testing.T) {
 	if got := rows(t, db, `SELECT count(*)::text FROM pg_proc WHERE proname = 'user_counts_fold'`); !slices.Equal(got, []string{"0"}) {
 		t.Errorf("user_counts_fold after the Down migration: %v functions", got)
 	}
+}
+
+// TestMigration00013_ActivityTxs: activity_txs starts with every
+// transaction already in the log, and the trigger then adds every
+// transaction that appends to it, through INSERT or COPY, one row each
+// however many statements it runs; a statement that stores nothing (every
+// event already stored) and a transaction rolled back add none. The Down
+// migration removes the table, the trigger and its function.
+func TestMigration00013_ActivityTxs(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewURL(t)
+	sqlDB, p := newProviderAt(t, url)
+	if _, err := p.DownTo(ctx, 12); err != nil {
+		t.Fatalf("down to 00012: %v", err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`CREATE TABLE activities_t PARTITION OF activities FOR VALUES FROM ('2026-03-01') TO ('2026-03-04')`)
+	const insert = `INSERT INTO activities (event_id, event_type, created_at, received_at)
+		SELECT 'e' || i, 'user.login', TIMESTAMPTZ '2026-03-01' + i * INTERVAL '1 hour', TIMESTAMPTZ '2026-03-05' - i * INTERVAL '1 minute'
+		FROM generate_series(%d, %d) i ON CONFLICT DO NOTHING`
+	exec(fmt.Sprintf(insert, 1, 3))
+	exec(`BEGIN`)
+	exec(fmt.Sprintf(insert, 4, 5))
+	exec(fmt.Sprintf(insert, 6, 9))
+	exec(`COMMIT`)
+
+	if _, err := p.UpTo(ctx, 13); err != nil {
+		t.Fatalf("up to 00013: %v", err)
+	}
+	// What activity_txs must hold: the log grouped by transaction.
+	const fromLog = `SELECT concat_ws(' ', tx_id, max(id), count(*), min(created_at), max(created_at), min(received_at))
+		FROM activities GROUP BY tx_id ORDER BY tx_id`
+	const txs = `SELECT concat_ws(' ', tx_id, last_id, rows, first_at, last_at, first_received_at) FROM activity_txs ORDER BY tx_id`
+	check := func(what string, want int) {
+		t.Helper()
+		got, log := rows(t, sqlDB, txs), rows(t, sqlDB, fromLog)
+		if !slices.Equal(got, log) || len(got) != want {
+			t.Errorf("%s: activity_txs\n%s\nwant %d rows, the log's\n%s", what, strings.Join(got, "\n"), want, strings.Join(log, "\n"))
+		}
+	}
+	check("after the migration", 2)
+
+	exec(`BEGIN`)
+	exec(fmt.Sprintf(insert, 10, 12))
+	exec(fmt.Sprintf(insert, 1, 2)) // stored already: nothing
+	exec(fmt.Sprintf(insert, 13, 14))
+	exec(`COMMIT`)
+	check("after a transaction of three statements", 3)
+	exec(fmt.Sprintf(insert, 1, 14))
+	check("after a statement that stored nothing", 3)
+	exec(`BEGIN`)
+	exec(fmt.Sprintf(insert, 15, 16))
+	exec(`ROLLBACK`)
+	check("after a rolled back transaction", 3)
+	n, err := conn.CopyFrom(ctx, pgx.Identifier{"activities"}, []string{"event_id", "event_type", "created_at", "received_at"}, pgx.CopyFromRows([][]any{
+		{"c1", "user.login", time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)},
+		{"c2", "user.login", time.Date(2026, 3, 3, 5, 0, 0, 0, time.UTC), time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)},
+	}))
+	if err != nil || n != 2 {
+		t.Fatalf("copy: %d rows, %v", n, err)
+	}
+	check("after a COPY", 4)
+
+	if _, err := p.DownTo(ctx, 12); err != nil {
+		t.Fatalf("down to 00012: %v", err)
+	}
+	if got := rows(t, sqlDB, `SELECT concat_ws(' ', to_regclass('activity_txs') IS NULL,
+		(SELECT count(*) FROM pg_trigger WHERE tgname = 'activities_record_tx'), (SELECT count(*) FROM pg_proc WHERE proname = 'activity_txs_record'))`); !slices.Equal(got, []string{"t 0 0"}) {
+		t.Errorf("after the Down migration (no table, triggers, functions): %q", got)
+	}
+	exec(fmt.Sprintf(insert, 20, 21))
 }

@@ -63,3 +63,15 @@ func (r *Runner) FillBelow(ctx context.Context, name string, version int32, belo
 		}
 	}
 }
+
+// Step applies one batch of at most the configured batch size to version
+// of the projection called name, and tells how many rows it applied and
+// whether it was full.
+func (r *Runner) Step(ctx context.Context, name string, version int32) (rows int, full bool, err error) {
+	p, err := Lookup(name)
+	if err != nil {
+		return 0, false, err
+	}
+	res, err := r.step(ctx, p, version, r.cfg.BatchSize, math.MaxInt64, true)
+	return res.rows, res.full, err
+}

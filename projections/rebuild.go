@@ -123,7 +123,7 @@ func (r *Runner) holdConn(ctx context.Context) (*pgx.Conn, error) {
 
 // ApplicationName tags the transactions of projectors and rebuilds, which
 // never write activities, so no batch waits for them (ProjectorPlanSettings
-// sets it, ActivityRangeEnd skips it). No connection that writes activities
+// sets it, ActivityTxRange skips it). No connection that writes activities
 // may use it.
 const ApplicationName = "activity-projector"
 

@@ -456,21 +456,14 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 		return res, fmt.Errorf("%s v%d: read checkpoint: %w", p.Name, version, err)
 	}
 	from := Position{Tx: cp.TxID, ID: cp.ActivityID}
-	if err := q.ProjectorLogScan(ctx, true); err != nil {
-		return res, fmt.Errorf("%s v%d: plan settings: %w", p.Name, version, err)
-	}
-	end, err := q.ActivityRangeEnd(ctx, db.ActivityRangeEndParams{
-		AfterTx: from.Tx, AfterID: from.ID, BelowTx: below, MaxRows: int32(maxRows), ProjectorApplicationName: ApplicationName,
-	})
-	if err == nil || errors.Is(err, pgx.ErrNoRows) {
-		if serr := q.ProjectorLogScan(ctx, false); serr != nil {
-			return res, fmt.Errorf("%s v%d: plan settings: %w", p.Name, version, serr)
-		}
-	}
 	bounded := below != math.MaxInt64
 	var to Position
-	span := target{version: version, zones: cp.TimeZones, first: end.FirstAt, last: end.LastAt}
+	span := target{version: version, zones: cp.TimeZones}
 	empty := false
+	txs, err := q.ActivityTxRange(ctx, db.ActivityTxRangeParams{
+		AfterTx: from.Tx, AfterID: from.ID, BelowTx: below, MaxRows: int32(maxRows), MaxTxs: int32(maxRows) + 1,
+		ProjectorApplicationName: ApplicationName,
+	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows) && (!bounded || !from.Less(endOfTx(below))):
 		// Nothing to apply: the version is caught up.
@@ -483,21 +476,39 @@ func (r *Runner) step(ctx context.Context, p Projection, version int32, maxRows 
 		}
 		return res, nil
 	case errors.Is(err, pgx.ErrNoRows):
-		// No row after from below a watermark (every transaction below it
-		// has ended, and ActivityRangeEnd bounds the batch by the watermark
-		// alone, so it saw the whole range): the checkpoint moves to its
-		// end with nothing to apply (planning a statement over every
-		// partition of the log costs more than the rest of a rebuild's
-		// catch-up).
+		// No transaction after from below a watermark (every transaction
+		// below it has ended, and ActivityTxRange bounds the batch by the
+		// watermark alone, so it saw the whole range): the checkpoint moves
+		// to its end with nothing to apply.
 		to, empty = endOfTx(below), true
 	case err != nil:
 		return res, fmt.Errorf("%s v%d: find batch: %w", p.Name, version, err)
 	default:
-		to = Position{Tx: end.TxID, ID: end.ID}
-		res.rows = int(end.Rows)
-		res.full = res.rows >= maxRows
-		if bounded && !res.full {
+		// The batch's rows: those of the transactions found, within their
+		// span, cut at maxRows (inside the last transaction, when it holds
+		// more than the batch has room for).
+		end, err := q.ActivityRangeEnd(ctx, db.ActivityRangeEndParams{
+			AfterTx: from.Tx, AfterID: from.ID, LastTx: txs.LastTx, FirstAt: txs.FirstAt, LastAt: txs.LastAt, MaxRows: int32(maxRows),
+		})
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			// The transactions' rows are gone (a partition dropped by hand):
+			// step over them.
+			empty = true
+		case err != nil:
+			return res, fmt.Errorf("%s v%d: find batch: %w", p.Name, version, err)
+		default:
+			res.rows = int(end.Rows)
+			span.first, span.last = end.FirstAt, end.LastAt
+		}
+		res.full = res.rows >= maxRows || txs.More
+		switch {
+		case res.rows >= maxRows:
+			to = Position{Tx: end.TxID, ID: end.ID}
+		case bounded && !res.full:
 			to = endOfTx(below)
+		default:
+			to = Position{Tx: txs.LastTx, ID: txs.LastID}
 		}
 	}
 	if !empty {
@@ -686,7 +697,7 @@ func (r *Runner) observe(ctx context.Context, p Projection) (behind int64) {
 // heldBack reports whether committed activities lie after the checkpoint
 // of some version of p after a batch that was not full: activities of
 // transactions newer than one still running, which the batches leave for
-// later (ActivityRangeEnd).
+// later (ActivityTxRange).
 func (r *Runner) heldBack(ctx context.Context, p Projection) bool {
 	held := false
 	_ = r.readLog(ctx, func(q *db.Queries) error { // on failure, the next round reports the database
@@ -709,21 +720,15 @@ func (r *Runner) heldBack(ctx context.Context, p Projection) bool {
 	return held
 }
 
-// readLog runs fn in a read-only transaction whose statements over every
-// partition of the log are planned as ProjectorLogScan sets (ActivityAfter,
-// ActivityBacklog: a plan for each call's parameters took ~200 ms over a
-// year of daily partitions under load, more than the rest of a batch).
+// readLog runs fn in a read-only transaction (the status, the lag gauges,
+// heldBack).
 func (r *Runner) readLog(ctx context.Context, fn func(q *db.Queries) error) error {
 	tx, err := r.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
-	q := r.q.WithTx(tx)
-	if err := q.ProjectorLogScan(ctx, true); err != nil {
-		return err
-	}
-	if err := fn(q); err != nil {
+	if err := fn(r.q.WithTx(tx)); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)

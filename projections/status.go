@@ -96,23 +96,46 @@ func statusIn(ctx context.Context, q *db.Queries, name string, now time.Time) (S
 		}
 		switch {
 		case cp.Version == proj.CurrentVersion:
-			b, err := q.ActivityBacklog(ctx, db.ActivityBacklogParams{Now: now, AfterTx: pos.Tx, AfterID: pos.ID})
+			rows, lag, err := backlog(ctx, q, pos, now)
 			if err != nil {
 				return Status{}, fmt.Errorf("%s: backlog: %w", name, err)
 			}
 			st.Checkpoint = pos.String()
-			st.RowsBehind = b.RowsBehind
-			st.LagSeconds = max(b.LagSeconds, 0)
+			st.RowsBehind = rows
+			st.LagSeconds = max(lag, 0)
 		case proj.NextVersion.Valid && cp.Version == proj.NextVersion.Int32:
-			b, err := q.ActivityBacklog(ctx, db.ActivityBacklogParams{Now: now, AfterTx: pos.Tx, AfterID: pos.ID})
+			rows, _, err := backlog(ctx, q, pos, now)
 			if err != nil {
 				return Status{}, fmt.Errorf("%s: backlog: %w", name, err)
 			}
-			st.Next = &VersionStatus{Version: cp.Version, Status: cp.Status, Checkpoint: pos.String(), RowsBehind: b.RowsBehind}
+			st.Next = &VersionStatus{Version: cp.Version, Status: cp.Status, Checkpoint: pos.String(), RowsBehind: rows}
 		}
 	}
 	if failing {
 		st.Status = StatusFailing
 	}
 	return st, nil
+}
+
+// backlog reads what a checkpoint at pos has not applied yet: the rows, and
+// the age at now of the oldest received of them (0 when there are none).
+// The transactions after pos's come from activity_txs; the rest of pos's
+// own, when a batch was cut inside it, from the log, over its span only.
+func backlog(ctx context.Context, q *db.Queries, pos Position, now time.Time) (rows int64, lag float64, err error) {
+	b, err := q.ActivityBacklog(ctx, db.ActivityBacklogParams{Now: now, AfterTx: pos.Tx, AfterID: pos.ID})
+	if err != nil {
+		return 0, 0, err
+	}
+	rows, lag = b.RowsBehind, b.LagSeconds
+	if b.WithinLastID > pos.ID {
+		w, err := q.ActivityTxBacklog(ctx, db.ActivityTxBacklogParams{
+			Now: now, TxID: pos.Tx, AfterID: pos.ID, FirstAt: b.WithinFirstAt, LastAt: b.WithinLastAt,
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+		rows += w.RowsBehind
+		lag = max(lag, w.LagSeconds)
+	}
+	return rows, lag, nil
 }

@@ -28,6 +28,15 @@ type Activity struct {
 	ReceivedAt  time.Time
 }
 
+type ActivityTx struct {
+	TxID            int64
+	LastID          int64
+	Rows            int64
+	FirstAt         time.Time
+	LastAt          time.Time
+	FirstReceivedAt time.Time
+}
+
 type ApiKey struct {
 	ID          uuid.UUID
 	Name        string

@@ -13,10 +13,10 @@ import (
 )
 
 const activityAfter = `-- name: ActivityAfter :one
-SELECT ((
-    SELECT a.tx_id FROM activities a WHERE (a.tx_id, a.id) > ($1::bigint, $2::bigint)
-    ORDER BY a.tx_id, a.id LIMIT 1
-) IS NOT NULL)::bool AS any
+SELECT EXISTS (
+    SELECT 1 FROM activity_txs t
+    WHERE t.tx_id >= $1::bigint AND (t.tx_id, t.last_id) > ($1::bigint, $2::bigint)
+)::bool AS any
 `
 
 type ActivityAfterParams struct {
@@ -24,13 +24,10 @@ type ActivityAfterParams struct {
 	AfterID int64
 }
 
-// Whether any committed activity lies after a checkpoint: one row read,
-// where ActivityBacklog counts them all (a projector's test, after each
-// batch, for activities held back behind a running transaction). The first
-// in (tx_id, id) order, not EXISTS: an EXISTS was planned as a bitmap or
-// sequential scan of every row after the checkpoint (22.7 ms a call, 31 s of
-// statement time in 30 s at 5,000 events/s on 2 cores); ordered, it is one
-// index descent per partition.
+// Whether any committed activity lies after a checkpoint (a projector's
+// test, after each batch, for activities held back behind a running
+// transaction): a transaction after it in activity_txs, or its own with
+// rows after its id.
 func (q *Queries) ActivityAfter(ctx context.Context, arg ActivityAfterParams) (bool, error) {
 	row := q.db.QueryRow(ctx, activityAfter, arg.AfterTx, arg.AfterID)
 	var any bool
@@ -39,29 +36,46 @@ func (q *Queries) ActivityAfter(ctx context.Context, arg ActivityAfterParams) (b
 }
 
 const activityBacklog = `-- name: ActivityBacklog :one
-SELECT count(*)::bigint AS rows_behind,
-       COALESCE(date_part('epoch', $1::timestamptz - min(a.received_at)), 0)::float8 AS lag_seconds
-FROM activities a
-WHERE (a.tx_id, a.id) > ($2::bigint, $3::bigint)
+SELECT COALESCE((SELECT sum(t.rows) FROM activity_txs t WHERE t.tx_id > $1::bigint), 0)::bigint AS rows_behind,
+       COALESCE(date_part('epoch', $2::timestamptz
+                - (SELECT min(t.first_received_at) FROM activity_txs t WHERE t.tx_id > $1::bigint)), 0)::float8 AS lag_seconds,
+       COALESCE(p.last_id, 0)::bigint AS within_last_id,
+       COALESCE(p.first_at, 'epoch')::timestamptz AS within_first_at,
+       COALESCE(p.last_at, 'epoch')::timestamptz AS within_last_at
+FROM (SELECT 1) AS one
+LEFT JOIN activity_txs p ON p.tx_id = $1::bigint AND p.last_id > $3::bigint
 `
 
 type ActivityBacklogParams struct {
-	Now     time.Time
 	AfterTx int64
+	Now     time.Time
 	AfterID int64
 }
 
 type ActivityBacklogRow struct {
-	RowsBehind int64
-	LagSeconds float64
+	RowsBehind    int64
+	LagSeconds    float64
+	WithinLastID  int64
+	WithinFirstAt time.Time
+	WithinLastAt  time.Time
 }
 
-// What a checkpoint has not applied yet: rows, and the age at now (a
-// clock passed in) of the oldest received of them (0 when there are none).
+// What a checkpoint has not applied yet, from activity_txs: the rows of the
+// transactions after its own, and the age at now (a clock passed in) of the
+// oldest received of them (0 when there are none); and, when the
+// checkpoint lies inside a transaction with rows after it (a batch cut
+// there), that transaction's last id and span (ActivityTxBacklog counts
+// them).
 func (q *Queries) ActivityBacklog(ctx context.Context, arg ActivityBacklogParams) (ActivityBacklogRow, error) {
-	row := q.db.QueryRow(ctx, activityBacklog, arg.Now, arg.AfterTx, arg.AfterID)
+	row := q.db.QueryRow(ctx, activityBacklog, arg.AfterTx, arg.Now, arg.AfterID)
 	var i ActivityBacklogRow
-	err := row.Scan(&i.RowsBehind, &i.LagSeconds)
+	err := row.Scan(
+		&i.RowsBehind,
+		&i.LagSeconds,
+		&i.WithinLastID,
+		&i.WithinFirstAt,
+		&i.WithinLastAt,
+	)
 	return i, err
 }
 
@@ -91,22 +105,22 @@ SELECT b.tx_id, b.id, count(*) OVER ()::int AS rows,
 FROM (
     SELECT a.tx_id, a.id, a.created_at FROM activities a
     WHERE (a.tx_id, a.id) > ($1::bigint, $2::bigint)
-      -- A subquery: evaluated once (an InitPlan), not per row.
-      AND a.tx_id < CASE WHEN $3::bigint < 9223372036854775807 THEN $3::bigint
-                         ELSE (SELECT activity_write_horizon($4::text)) END
+      AND a.tx_id <= $3::bigint
+      AND a.created_at >= $4::timestamptz AND a.created_at <= $5::timestamptz
     ORDER BY a.tx_id, a.id
-    LIMIT $5::int
+    LIMIT $6::int
 ) b
 ORDER BY b.tx_id DESC, b.id DESC
 LIMIT 1
 `
 
 type ActivityRangeEndParams struct {
-	AfterTx                  int64
-	AfterID                  int64
-	BelowTx                  int64
-	ProjectorApplicationName string
-	MaxRows                  int32
+	AfterTx int64
+	AfterID int64
+	LastTx  int64
+	FirstAt time.Time
+	LastAt  time.Time
+	MaxRows int32
 }
 
 type ActivityRangeEndRow struct {
@@ -117,27 +131,20 @@ type ActivityRangeEndRow struct {
 	LastAt  time.Time
 }
 
-// The last (tx_id, id) of the next batch after a checkpoint, among rows
-// whose transaction is below below_tx (a rebuild's watermark: every
-// transaction below it had ended when it was taken) or, with the maximum
-// bigint for none, below the write horizon (activity_write_horizon,
-// migration 00009: older than every running transaction that may write the
-// log, so no row can later appear below it; another projector's or another
-// database's transaction does not hold it back), with the number of rows in
-// the batch and the span of their created_at (the batch's statements name
-// it, so they plan and lock only the partitions it covers, not every day of
-// the log). Not the lower of the two: the horizon may read below a
-// watermark taken earlier (a transaction that ends between the snapshot and
-// the read of pg_stat_activity counts as running), and a rebuild's batch
-// that is not full ends at the watermark, so the span must cover every row
-// below it. This is the transaction's first read of pg_stat_activity, as
-// the horizon needs.
+// The last (tx_id, id) of the next batch after a checkpoint, among the rows
+// of the transactions up to last_tx whose created_at lies in [first_at,
+// last_at] (ActivityTxRange: every row of those transactions does), with
+// the number of rows in the batch and the span of their created_at (the
+// batch's statements name it, so they plan and lock only the partitions it
+// covers). Planned for its parameters, it reads only the partitions of that
+// span, not every day of the log.
 func (q *Queries) ActivityRangeEnd(ctx context.Context, arg ActivityRangeEndParams) (ActivityRangeEndRow, error) {
 	row := q.db.QueryRow(ctx, activityRangeEnd,
 		arg.AfterTx,
 		arg.AfterID,
-		arg.BelowTx,
-		arg.ProjectorApplicationName,
+		arg.LastTx,
+		arg.FirstAt,
+		arg.LastAt,
 		arg.MaxRows,
 	)
 	var i ActivityRangeEndRow
@@ -147,6 +154,126 @@ func (q *Queries) ActivityRangeEnd(ctx context.Context, arg ActivityRangeEndPara
 		&i.Rows,
 		&i.FirstAt,
 		&i.LastAt,
+	)
+	return i, err
+}
+
+const activityTxBacklog = `-- name: ActivityTxBacklog :one
+SELECT count(*)::bigint AS rows_behind,
+       COALESCE(date_part('epoch', $1::timestamptz - min(a.received_at)), 0)::float8 AS lag_seconds
+FROM activities a
+WHERE a.tx_id = $2::bigint AND a.id > $3::bigint
+  AND a.created_at >= $4::timestamptz AND a.created_at <= $5::timestamptz
+`
+
+type ActivityTxBacklogParams struct {
+	Now     time.Time
+	TxID    int64
+	AfterID int64
+	FirstAt time.Time
+	LastAt  time.Time
+}
+
+type ActivityTxBacklogRow struct {
+	RowsBehind int64
+	LagSeconds float64
+}
+
+// The rows of one transaction after an id, and the age at now of the
+// oldest received of them: the part of a transaction a checkpoint inside it
+// has not applied (ActivityBacklog gives its span: planned for it, this
+// reads only those partitions).
+func (q *Queries) ActivityTxBacklog(ctx context.Context, arg ActivityTxBacklogParams) (ActivityTxBacklogRow, error) {
+	row := q.db.QueryRow(ctx, activityTxBacklog,
+		arg.Now,
+		arg.TxID,
+		arg.AfterID,
+		arg.FirstAt,
+		arg.LastAt,
+	)
+	var i ActivityTxBacklogRow
+	err := row.Scan(&i.RowsBehind, &i.LagSeconds)
+	return i, err
+}
+
+const activityTxRange = `-- name: ActivityTxRange :one
+WITH c AS (
+    -- The rows before each transaction's, leaving out those of the
+    -- checkpoint's own (some applied): ActivityRangeEnd cuts the batch.
+    SELECT t.tx_id, t.last_id, t.first_at, t.last_at,
+           COALESCE(sum(t.rows) FILTER (WHERE t.tx_id > $2::bigint)
+                    OVER (ORDER BY t.tx_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+    FROM (
+        SELECT t.tx_id, t.last_id, t.rows, t.first_at, t.last_at FROM activity_txs t
+        WHERE t.tx_id >= $2::bigint AND (t.tx_id, t.last_id) > ($2::bigint, $3::bigint)
+          -- A subquery: evaluated once (an InitPlan), not per row.
+          AND t.tx_id < CASE WHEN $4::bigint < 9223372036854775807 THEN $4::bigint
+                             ELSE (SELECT activity_write_horizon($5::text)) END
+        ORDER BY t.tx_id
+        -- Every transaction here holds a row at least: max_txs is max_rows
+        -- + 1, so a transaction past the batch tells whether more lie beyond.
+        LIMIT $6::int
+    ) t
+)
+SELECT (max(ARRAY[c.tx_id, c.last_id]) FILTER (WHERE c.before < $1::int))[1]::bigint AS last_tx,
+       (max(ARRAY[c.tx_id, c.last_id]) FILTER (WHERE c.before < $1::int))[2]::bigint AS last_id,
+       (min(c.first_at) FILTER (WHERE c.before < $1::int))::timestamptz AS first_at,
+       (max(c.last_at) FILTER (WHERE c.before < $1::int))::timestamptz AS last_at,
+       (count(*) FILTER (WHERE c.before >= $1::int) > 0)::bool AS more
+FROM c
+HAVING count(*) > 0
+`
+
+type ActivityTxRangeParams struct {
+	MaxRows                  int32
+	AfterTx                  int64
+	AfterID                  int64
+	BelowTx                  int64
+	ProjectorApplicationName string
+	MaxTxs                   int32
+}
+
+type ActivityTxRangeRow struct {
+	LastTx  int64
+	LastID  int64
+	FirstAt time.Time
+	LastAt  time.Time
+	More    bool
+}
+
+// The transactions of the next batch after a checkpoint (activity_txs,
+// migration 00013), in tx_id order, among those below below_tx (a
+// rebuild's watermark: every transaction below it had ended when it was
+// taken) or, with the maximum bigint for none, below the write horizon
+// (activity_write_horizon, migration 00009: older than every running
+// transaction that may write the log, so no row can later appear below it;
+// another projector's or another database's transaction does not hold it
+// back): as many as hold fewer than max_rows rows before the last one
+// (ActivityRangeEnd cuts the batch at max_rows).
+// Gives the last of them (tx_id and last id: the end of the batch unless it
+// is cut inside that transaction), the span of their rows' created_at, and
+// whether more lie beyond. No row: nothing to apply. Not the lower of
+// watermark and horizon: the horizon may read below a watermark taken
+// earlier (a transaction that ends between the snapshot and the read of
+// pg_stat_activity counts as running), and a rebuild's batch that is not
+// full ends at the watermark, so it must hold every row below it. This is
+// the transaction's first read of pg_stat_activity, as the horizon needs.
+func (q *Queries) ActivityTxRange(ctx context.Context, arg ActivityTxRangeParams) (ActivityTxRangeRow, error) {
+	row := q.db.QueryRow(ctx, activityTxRange,
+		arg.MaxRows,
+		arg.AfterTx,
+		arg.AfterID,
+		arg.BelowTx,
+		arg.ProjectorApplicationName,
+		arg.MaxTxs,
+	)
+	var i ActivityTxRangeRow
+	err := row.Scan(
+		&i.LastTx,
+		&i.LastID,
+		&i.FirstAt,
+		&i.LastAt,
+		&i.More,
 	)
 	return i, err
 }
@@ -569,35 +696,6 @@ func (q *Queries) ProjectionTryLock(ctx context.Context, arg ProjectionTryLockPa
 	return locked, err
 }
 
-const projectorLogScan = `-- name: ProjectorLogScan :exec
-SELECT set_config('enable_sort', CASE WHEN $1::bool THEN 'off' ELSE 'on' END, true),
-       set_config('enable_seqscan', CASE WHEN $1::bool THEN 'off' ELSE 'on' END, true),
-       set_config('enable_bitmapscan', CASE WHEN $1::bool THEN 'off' ELSE 'on' END, true),
-       set_config('max_parallel_workers_per_gather', '0', true),
-       set_config('plan_cache_mode', CASE WHEN $1::bool THEN 'force_generic_plan' ELSE 'force_custom_plan' END, true),
-       set_config('jit', 'off', true)
-`
-
-// Sets, for the rest of the transaction, how statements that look for rows
-// after a checkpoint in every partition of the log are planned
-// (ActivityRangeEnd in a batch; ActivityAfter and ActivityBacklog in
-// readLog) while @scanning, and restores the batch's settings
-// (ProjectorPlanSettings) after. While scanning: one generic plan per
-// connection, kept (they name no created_at, so a plan for their
-// parameters prunes nothing, and planning one over 366 daily partitions
-// took 37 ms idle and ~200 ms under load, for every call); walking each
-// partition's (tx_id, id) index in order, never a sequential or bitmap
-// scan or a sort (a generic plan does not know how few rows lie past the
-// checkpoint, and a sort of every row after it made catching up
-// quadratic); no parallel workers (a generic plan expects a third of the
-// log and plans them: 130 ms of three processes' time against 47 ms of one
-// to count 112,000 rows behind; they stay off for the rest of a batch,
-// whose statements read one batch); no JIT.
-func (q *Queries) ProjectorLogScan(ctx context.Context, scanning bool) error {
-	_, err := q.db.Exec(ctx, projectorLogScan, scanning)
-	return err
-}
-
 const projectorPlanSettings = `-- name: ProjectorPlanSettings :exec
 SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true),
        set_config('plan_cache_mode', 'force_custom_plan', true),
@@ -611,7 +709,7 @@ SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true),
 // hash tables and sorts in memory (the default 4MB spills them to disk).
 // The application name tags the transaction as a projector's, one that
 // never writes activities, so other projectors' batches need not wait for
-// it (ActivityRangeEnd); never call this in a transaction that does.
+// it (ActivityTxRange); never call this in a transaction that does.
 // Statements are planned for their parameters: a batch's statements name
 // the span of its rows' created_at, and a plan for it reads and locks only
 // the partitions it covers (a generic plan locks every day of the log
