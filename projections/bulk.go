@@ -180,7 +180,8 @@ func bulkNames(ts []bulkTarget) string {
 }
 
 // newBulkBuilders makes the builders of the targets' tables.
-// rows is an estimate of the log's rows, to size buffers by.
+// rows is how many rows the log holds below the watermark (activity_txs
+// says: it counts the rows of a partition dropped by hand), to size buffers by.
 func (r *Runner) newBulkBuilders(ts []bulkTarget, span logSpan, rows int64, budget *bulkBudget) ([]bulkBuilder, error) {
 	var out []bulkBuilder
 	var users *userRollupsBuild
@@ -243,7 +244,7 @@ func (r *Runner) bulkRead(ctx context.Context, w int64, targets []bulkTarget) ([
 	}
 	span := newLogSpan(ts.FirstAt, ts.LastAt)
 	budget := &bulkBudget{limit: r.cfg.BulkMemory}
-	builders, err := r.newBulkBuilders(targets, span, ts.RowsEstimate, budget)
+	builders, err := r.newBulkBuilders(targets, span, ts.Rows, budget)
 	if err != nil {
 		return nil, nil, 0, nil, err
 	}
