@@ -26,9 +26,9 @@ func eventsOn(g *gen, prefix string, n int, at time.Time) []event {
 // TestRunner_ABatchReadsOnlyThePartitionsOfItsRows: finding a batch, applying
 // it, telling whether more is held back, and the status read activity_txs
 // and the partitions the batch's rows are in, never the rest of the log (a
-// year of daily partitions, visited at every batch, cost most of two cores
-// at 5,000 events/s). An older day's partition locked by another
-// transaction does not hold back a batch of today's rows.
+// year of daily partitions, visited at every batch, took 32 s of statement
+// time in 30 s at 5,000 events/s on 2 cores). An older day's partition
+// locked by another transaction does not hold back a batch of today's rows.
 func TestRunner_ABatchReadsOnlyThePartitionsOfItsRows(t *testing.T) {
 	t.Parallel()
 	pool := newDB(t)
