@@ -24,12 +24,18 @@ func (r *Runner) TrySwitch(ctx context.Context, name string) (bool, error) {
 // ApplyVersion applies to version of the projection called name, batch
 // after batch, everything committed now.
 func (r *Runner) ApplyVersion(ctx context.Context, name string, version int32) error {
+	return r.stepUntilNotFull(ctx, name, version, r.cfg.BatchSize, math.MaxInt64)
+}
+
+// stepUntilNotFull runs batches of maxRows below below (as step) until one
+// is not full.
+func (r *Runner) stepUntilNotFull(ctx context.Context, name string, version int32, maxRows int, below int64) error {
 	p, err := Lookup(name)
 	if err != nil {
 		return err
 	}
 	for {
-		res, err := r.step(ctx, p, version, r.cfg.BatchSize, math.MaxInt64, true)
+		res, err := r.step(ctx, p, version, maxRows, below, true)
 		if err != nil || !res.full {
 			return err
 		}
@@ -52,16 +58,7 @@ func (r *Runner) DropVersion(ctx context.Context, name string, old, current int3
 // rebuild's fill does, every row of the transactions below the watermark
 // below.
 func (r *Runner) FillBelow(ctx context.Context, name string, version int32, below int64) error {
-	p, err := Lookup(name)
-	if err != nil {
-		return err
-	}
-	for {
-		res, err := r.step(ctx, p, version, r.cfg.RebuildBatch, below, true)
-		if err != nil || !res.full {
-			return err
-		}
-	}
+	return r.stepUntilNotFull(ctx, name, version, r.cfg.RebuildBatch, below)
 }
 
 // Step applies one batch of at most the configured batch size to version

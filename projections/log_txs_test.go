@@ -12,8 +12,8 @@ import (
 	"github.com/activity-dev/activity/projections"
 )
 
-// eventsOn returns n events of one user and community on the UTC day of at,
-// a second apart.
+// eventsOn returns n user.login events from at on, a second apart, of g's
+// users and communities in turn.
 func eventsOn(g *gen, prefix string, n int, at time.Time) []event {
 	out := make([]event, n)
 	for i := range out {

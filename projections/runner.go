@@ -333,9 +333,10 @@ func (r *Runner) loop(ctx context.Context, p Projection) {
 		if full {
 			continue
 		}
-		// The lag gauges count every activity behind (a statement that
-		// visits each of them): refreshed once a Tick, not after every batch;
-		// between, one row tells whether any is held back.
+		// The lag gauges sum every transaction behind in activity_txs (all of
+		// them for a rebuilt version not filled yet): refreshed once a Tick,
+		// not after every batch; between, one row tells whether any is held
+		// back.
 		var held bool
 		if time.Since(observed) >= r.cfg.Tick {
 			held = r.observe(ctx, p) > 0
@@ -412,7 +413,7 @@ type stepResult struct {
 // step applies, in one transaction, the next batch of at most maxRows
 // activities after version's checkpoint to version, and moves the checkpoint
 // by compare-and-set. The batch holds only rows of transactions older than
-// every running one that may write activities (ActivityRangeEnd), or, when
+// every running one that may write activities (ActivityTxRange), or, when
 // below is not math.MaxInt64 (a watermark: every transaction below it has
 // ended), the rows with tx_id < below; then an unfilled batch ends at
 // endOfTx(below), so the rows with tx_id >= below are left for later

@@ -186,13 +186,13 @@ LIMIT 1;
 -- checkpoint lies inside a transaction with rows after it (a batch cut
 -- there), that transaction's last id and span (ActivityTxBacklog counts
 -- them).
-SELECT COALESCE((SELECT sum(t.rows) FROM activity_txs t WHERE t.tx_id > @after_tx::bigint), 0)::bigint AS rows_behind,
-       COALESCE(date_part('epoch', sqlc.arg(now)::timestamptz
-                - (SELECT min(t.first_received_at) FROM activity_txs t WHERE t.tx_id > @after_tx::bigint)), 0)::float8 AS lag_seconds,
+SELECT COALESCE(b.rows, 0)::bigint AS rows_behind,
+       COALESCE(date_part('epoch', sqlc.arg(now)::timestamptz - b.first_received_at), 0)::float8 AS lag_seconds,
        COALESCE(p.last_id, 0)::bigint AS within_last_id,
        COALESCE(p.first_at, 'epoch')::timestamptz AS within_first_at,
        COALESCE(p.last_at, 'epoch')::timestamptz AS within_last_at
-FROM (SELECT 1) AS one
+FROM (SELECT sum(t.rows) AS rows, min(t.first_received_at) AS first_received_at
+      FROM activity_txs t WHERE t.tx_id > @after_tx::bigint) AS b
 LEFT JOIN activity_txs p ON p.tx_id = @after_tx::bigint AND p.last_id > @after_id::bigint;
 
 -- name: ActivityTxBacklog :one

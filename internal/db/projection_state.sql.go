@@ -36,19 +36,19 @@ func (q *Queries) ActivityAfter(ctx context.Context, arg ActivityAfterParams) (b
 }
 
 const activityBacklog = `-- name: ActivityBacklog :one
-SELECT COALESCE((SELECT sum(t.rows) FROM activity_txs t WHERE t.tx_id > $1::bigint), 0)::bigint AS rows_behind,
-       COALESCE(date_part('epoch', $2::timestamptz
-                - (SELECT min(t.first_received_at) FROM activity_txs t WHERE t.tx_id > $1::bigint)), 0)::float8 AS lag_seconds,
+SELECT COALESCE(b.rows, 0)::bigint AS rows_behind,
+       COALESCE(date_part('epoch', $1::timestamptz - b.first_received_at), 0)::float8 AS lag_seconds,
        COALESCE(p.last_id, 0)::bigint AS within_last_id,
        COALESCE(p.first_at, 'epoch')::timestamptz AS within_first_at,
        COALESCE(p.last_at, 'epoch')::timestamptz AS within_last_at
-FROM (SELECT 1) AS one
-LEFT JOIN activity_txs p ON p.tx_id = $1::bigint AND p.last_id > $3::bigint
+FROM (SELECT sum(t.rows) AS rows, min(t.first_received_at) AS first_received_at
+      FROM activity_txs t WHERE t.tx_id > $2::bigint) AS b
+LEFT JOIN activity_txs p ON p.tx_id = $2::bigint AND p.last_id > $3::bigint
 `
 
 type ActivityBacklogParams struct {
-	AfterTx int64
 	Now     time.Time
+	AfterTx int64
 	AfterID int64
 }
 
@@ -67,7 +67,7 @@ type ActivityBacklogRow struct {
 // there), that transaction's last id and span (ActivityTxBacklog counts
 // them).
 func (q *Queries) ActivityBacklog(ctx context.Context, arg ActivityBacklogParams) (ActivityBacklogRow, error) {
-	row := q.db.QueryRow(ctx, activityBacklog, arg.AfterTx, arg.Now, arg.AfterID)
+	row := q.db.QueryRow(ctx, activityBacklog, arg.Now, arg.AfterTx, arg.AfterID)
 	var i ActivityBacklogRow
 	err := row.Scan(
 		&i.RowsBehind,
