@@ -105,10 +105,16 @@ func TestSDK_EveryTrackedEventStoredOnceThrough503s429sAndDroppedConnections(t *
 		mu.Lock()
 		ids[e.EventID] = true
 		mu.Unlock()
-		if i == n/2 {
-			h.start(h.writer(WriterConfig{}))
-		}
 	}
+	// The writer starts once the full stream has turned a request away: a
+	// writer started earlier can drain it before the SDK's first flush.
+	for deadline := time.Now().Add(30 * time.Second); testutil.ToFloat64(h.ingest.metrics.Requests.WithLabelValues("events", "503")) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no request was turned away with 503 while the stream was past its backlog limit")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.start(h.writer(WriterConfig{}))
 	cctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	if err := client.Close(cctx); err != nil {
