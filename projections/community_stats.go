@@ -11,6 +11,7 @@ import (
 var communityStats = Projection{
 	Name:    "community_stats",
 	lockKey: lockBase + 4,
+	pace:    smallRollupPace,
 	apply: func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 		return q.CommunityStatsApply(ctx, db.CommunityStatsApplyParams{
 			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID, FirstAt: t.first, LastAt: t.last,

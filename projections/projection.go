@@ -126,6 +126,15 @@ func (p Projection) applyIn(ctx context.Context, tx pgx.Tx, t target, from, to P
 // application's: "act" in ASCII, then the projection's number.
 const lockBase = 0x61637400
 
+// smallRollupPace paces the projections whose batches cost little beyond
+// the batch itself (community_stats, user_stats, user_traits: a few rows
+// per community or user, or only the rare user.identify). Unpaced, each ran
+// a batch per writer commit (~30 a second at 5,000 events/s), and finding
+// the batch, moving the checkpoint and committing took more of the cores
+// than their rows; a batch at most every 250 ms leaves them to the event
+// counts, which freshness waits on.
+const smallRollupPace = 250 * time.Millisecond
+
 // All is every projection, in the order status lists them.
 func All() []Projection {
 	return []Projection{communityStats, eventCounts, userCounts, userSketches, userStats, userTraits}

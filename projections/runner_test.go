@@ -139,3 +139,51 @@ func TestRunner_WakesOnTheWritersNotification(t *testing.T) {
 		t.Fatalf("applied %d of %d activities", applied, n)
 	}
 }
+
+// TestRunner_PacedProjectionsApplyFewerLargerBatches: transactions commit
+// every 10 ms for 1.5 s while the projectors look every 5 ms. event_counts
+// (not paced) applies a batch for nearly every one of them; a paced
+// projection starts a live batch at most once per pace, whatever it is
+// woken by, and still applies every activity.
+func TestRunner_PacedProjectionsApplyFewerLargerBatches(t *testing.T) {
+	t.Parallel()
+	pool := newDB(t)
+	ctx := context.Background()
+	metrics := projections.NewMetrics(prometheus.NewRegistry())
+	r, err := projections.NewRunner(pool, projections.Config{Tick: 5 * time.Millisecond}, nil, metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = r.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	g := newGen(11)
+	start := time.Now()
+	for time.Since(start) < 1500*time.Millisecond {
+		if err := insertTx(ctx, pool, g.batch(5)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitFor(t, "every projection caught up", 20*time.Second, func() (bool, error) { return caughtUp(ctx, r) })
+	elapsed := time.Since(start)
+	cancel()
+	<-done
+
+	batches := func(name string) float64 { return testutil.ToFloat64(metrics.Batches.WithLabelValues(name)) }
+	for name, pace := range map[string]time.Duration{
+		"community_stats": 250 * time.Millisecond, "user_stats": 250 * time.Millisecond, "user_traits": 250 * time.Millisecond,
+		"user_counts": 250 * time.Millisecond, "user_sketches": 500 * time.Millisecond,
+	} {
+		// One batch per pace while the runner ran, and one at its start.
+		if n, most := batches(name), float64(elapsed/pace)+1; n > most {
+			t.Errorf("%s applied %v batches in %v, want at most %v (one per %v)", name, n, elapsed.Round(time.Millisecond), most, pace)
+		}
+	}
+	if n := batches("event_counts"); n < 30 {
+		t.Errorf("event_counts applied %v batches, want at least 30: the projectors were not woken often enough to test pacing", n)
+	}
+	assertRollupsMatchLog(t, pool)
+}

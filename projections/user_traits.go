@@ -11,6 +11,7 @@ import (
 var userTraits = Projection{
 	Name:    "user_traits",
 	lockKey: lockBase + 6,
+	pace:    smallRollupPace,
 	apply: func(ctx context.Context, q *db.Queries, t target, from, to Position) (int64, error) {
 		return q.UserTraitsApply(ctx, db.UserTraitsApplyParams{
 			Version: t.version, FromTx: from.Tx, FromID: from.ID, ToTx: to.Tx, ToID: to.ID, FirstAt: t.first, LastAt: t.last,
