@@ -12,7 +12,9 @@
 # redis-server is not installed), and cleans up after itself.
 #
 # Knobs: BENCH_TIME (go test -benchtime, 30000x), BENCH_RATE (5000),
-# BENCH_DURATION (30s), BENCH_BATCH (100), BENCH_CLIENTS (8), BENCH_QUERIES
+# BENCH_DURATION (30s), BENCH_WARMUP (10s of the same load before the measured
+# run: the first seconds after the service starts are slower, see
+# docs/BENCHMARKS.md; 0s for none), BENCH_BATCH (100), BENCH_CLIENTS (8), BENCH_QUERIES
 # (200 requests per endpoint), BENCH_NAIVE (20 runs of each naive log query),
 # BENCH_SKIP_GO=1 (skip the go test benchmarks).
 set -euo pipefail
@@ -23,6 +25,7 @@ REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 BENCH_TIME=${BENCH_TIME:-30000x}
 BENCH_RATE=${BENCH_RATE:-5000}
 BENCH_DURATION=${BENCH_DURATION:-30s}
+BENCH_WARMUP=${BENCH_WARMUP:-10s}
 BENCH_BATCH=${BENCH_BATCH:-100}
 BENCH_CLIENTS=${BENCH_CLIENTS:-8}
 BENCH_QUERIES=${BENCH_QUERIES:-200}
@@ -103,9 +106,9 @@ svc_pid=$!
 for _ in $(seq 1 150); do curl -sf "$API/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -sf "$API/readyz" >/dev/null || { cat "$work/service.log" >&2; say "the service did not become ready"; exit 1; }
 
-say "loadgen: $BENCH_RATE events/s, $BENCH_BATCH events/request, $BENCH_CLIENTS clients, $BENCH_DURATION"
+say "loadgen: $BENCH_RATE events/s, $BENCH_BATCH events/request, $BENCH_CLIENTS clients, $BENCH_DURATION after a warm-up of $BENCH_WARMUP"
 "$work/loadgen" -url "$API" -key "$admin_key" -rate "$BENCH_RATE" -batch "$BENCH_BATCH" -clients "$BENCH_CLIENTS" \
-  -duration "$BENCH_DURATION" -database-url "$BENCH_DB_URL" -json -quiet >"$work/fresh.json"
+  -duration "$BENCH_DURATION" -warmup "$BENCH_WARMUP" -database-url "$BENCH_DB_URL" -json -quiet >"$work/fresh.json"
 cat "$work/fresh.json" >&2
 
 say "query latency: $BENCH_QUERIES requests per endpoint, $BENCH_NAIVE runs of each naive log query"
@@ -143,7 +146,7 @@ for n in 1 100 1000; do
 done
 echo "| plain COPY of the same rows | $(num "$copy") | baseline |"
 echo "| loadgen: accepted at a target of $BENCH_RATE/s ($BENCH_BATCH/request, $BENCH_CLIENTS clients) | $(num "$(jget "$f" .accepted_events_per_s)") | request p50 $(ms "$(jget "$f" .request_latency.p50_ms)"), p99 $(ms "$(jget "$f" .request_latency.p99_ms)"), non-2xx responses $(jget "$f" .non_2xx_total) |"
-echo "| freshness p50 / p99 at $BENCH_RATE/s (a marker every 100 ms until the rollups hold it) | $(ms "$(jget "$f" .marker_freshness.p50_ms)") / $(ms "$(jget "$f" .marker_freshness.p99_ms)") | max $(ms "$(jget "$f" .marker_freshness.max_ms)"), n=$(jget "$f" .marker_freshness.n) |"
+echo "| freshness p50 / p99 at $BENCH_RATE/s after $BENCH_WARMUP of the same load (a marker every 100 ms until the rollups hold it) | $(ms "$(jget "$f" .marker_freshness.p50_ms)") / $(ms "$(jget "$f" .marker_freshness.p99_ms)") | max $(ms "$(jget "$f" .marker_freshness.max_ms)"), n=$(jget "$f" .marker_freshness.n) |"
 fa=$(jget "$f" .freshness_all_s)
 if [ -n "$fa" ]; then fa=$(awk -v v="$fa" 'BEGIN { printf "%.2f s", v }'); else fa="not reached: $(jget "$f" .freshness_note)"; fi
 echo "| freshness of the whole run (last response → rollups hold every accepted event) | $fa | via $(jget "$f" .freshness_source) |"

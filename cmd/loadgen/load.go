@@ -42,12 +42,13 @@ type reportConfig struct {
 	Clients  int     `json:"clients"`
 	Batch    int     `json:"batch"`
 	Duration float64 `json:"duration_s"`
+	Warmup   float64 `json:"warmup_s,omitempty"`
 }
 
 // Load sends the mix for c.Duration and measures freshness afterwards.
 func Load(ctx context.Context, c Config, progress io.Writer) (*Report, error) {
 	client := newClient(c.Clients + 4)
-	rep := &Report{Statuses: map[string]int{}, Config: reportConfig{c.Rate, c.Clients, c.Batch, c.Duration.Seconds()}}
+	rep := &Report{Statuses: map[string]int{}, Config: reportConfig{c.Rate, c.Clients, c.Batch, c.Duration.Seconds(), c.Warmup.Seconds()}}
 
 	rollups, err := NewRollups(ctx, c.URL, c.ReadKey, c.DatabaseURL, client)
 	if err != nil {

@@ -34,6 +34,7 @@ type Config struct {
 	Clients          int
 	Batch            int
 	Duration         time.Duration
+	Warmup           time.Duration // sent before the measured run, at the same rate, without markers
 	Users            int
 	Communities      int
 	MarkerEvery      time.Duration // 0 = no markers
@@ -57,6 +58,7 @@ func main() {
 	flag.IntVar(&c.Clients, "clients", 8, "concurrent clients")
 	flag.IntVar(&c.Batch, "batch", 100, "events per request (1-1000)")
 	flag.DurationVar(&c.Duration, "duration", 30*time.Second, "how long to send")
+	flag.DurationVar(&c.Warmup, "warmup", 0, "send this long first, at the same rate and without markers, and wait for the rollups to hold it; then measure (a service just started, or caches just emptied, is slower for a few seconds)")
 	flag.IntVar(&c.Users, "users", 100000, "users (Zipf-distributed)")
 	flag.IntVar(&c.Communities, "communities", 500, "communities (Zipf-distributed)")
 	flag.DurationVar(&c.MarkerEvery, "marker-every", 100*time.Millisecond, "send a freshness marker this often (0: none)")
@@ -103,9 +105,20 @@ func run(ctx context.Context, c Config, stdout, stderr io.Writer) error {
 	if c.Clients < 1 || c.Users < 1 || c.Communities < 1 || c.Duration <= 0 {
 		return fmt.Errorf("-clients, -users, -communities and -duration must be positive")
 	}
+	if c.Warmup < 0 {
+		return fmt.Errorf("-warmup must not be negative")
+	}
 	progress := stderr
 	if c.Quiet {
 		progress = io.Discard
+	}
+	if c.Warmup > 0 {
+		w := c
+		w.Duration, w.MarkerEvery, w.Warmup = c.Warmup, 0, 0
+		fmt.Fprintf(progress, "warm-up: %s at the same rate\n", c.Warmup)
+		if _, err := Load(ctx, w, progress); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
 	}
 	rep, err := Load(ctx, c, progress)
 	if err != nil {
