@@ -156,11 +156,11 @@ func TestRunner_PacedProjectionsApplyFewerLargerBatches(t *testing.T) {
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	start := time.Now()
 	go func() { _ = r.Run(rctx); close(done) }()
 	defer func() { cancel(); <-done }()
 
 	g := newGen(11)
-	start := time.Now()
 	for time.Since(start) < 1500*time.Millisecond {
 		if err := insertTx(ctx, pool, g.batch(5)); err != nil {
 			t.Fatal(err)
@@ -168,9 +168,9 @@ func TestRunner_PacedProjectionsApplyFewerLargerBatches(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	waitFor(t, "every projection caught up", 20*time.Second, func() (bool, error) { return caughtUp(ctx, r) })
-	elapsed := time.Since(start)
 	cancel()
 	<-done
+	elapsed := time.Since(start) // the runner's whole life: no batch after it
 
 	batches := func(name string) float64 { return testutil.ToFloat64(metrics.Batches.WithLabelValues(name)) }
 	for name, pace := range map[string]time.Duration{
