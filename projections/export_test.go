@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"math"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -40,6 +41,13 @@ func (r *Runner) stepUntilNotFull(ctx context.Context, name string, version int3
 			return err
 		}
 	}
+}
+
+// Pace is the least time between the starts of two live batches of the
+// projection called name (0: not paced).
+func Pace(name string) time.Duration {
+	p, _ := Lookup(name)
+	return p.pace
 }
 
 // LockKey is the advisory lock key of the projection called name.

@@ -91,7 +91,8 @@ type Projection struct {
 	// pace is the least time between the starts of two live batches (0:
 	// none). A projection whose cost is per key touched rather than per
 	// activity (sketch merges) does far less work per activity in fewer,
-	// larger batches, and leaves the cores to the others.
+	// larger batches, and leaves the cores to the others; so does one
+	// whose batches cost mostly the batch itself (smallRollupPace).
 	pace time.Duration
 	// table, when set, is the rollup table, partitioned by version
 	// (partitions.go), whose versions a rebuild writes as tables of their

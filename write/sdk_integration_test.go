@@ -108,11 +108,12 @@ func TestSDK_EveryTrackedEventStoredOnceThrough503s429sAndDroppedConnections(t *
 	}
 	// The writer starts once the full stream has turned a request away: a
 	// writer started earlier can drain it before the SDK's first flush.
-	for deadline := time.Now().Add(30 * time.Second); testutil.ToFloat64(h.ingest.metrics.Requests.WithLabelValues("events", "503")) == 0; {
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	for deadline := time.Now().Add(30 * time.Second); testutil.ToFloat64(h.ingest.metrics.Requests.WithLabelValues("events", "503")) == 0; <-poll.C {
 		if time.Now().After(deadline) {
 			t.Fatal("no request was turned away with 503 while the stream was past its backlog limit")
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	h.start(h.writer(WriterConfig{}))
 	cctx, cancel := context.WithTimeout(ctx, 90*time.Second)
