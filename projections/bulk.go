@@ -462,7 +462,11 @@ func (r *Runner) fillTable(ctx context.Context, t bulkTable, src io.Reader) erro
 	defer conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // nothing to keep
 	start := time.Now()
 	var copied int64
-	if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+	// The statements stop with ctx; the commit (or rollback) does not: a
+	// commit the server finishes after a cancelled client gave up on it would
+	// leave a table that a failed fill's cleanup (fillInBulk), running
+	// meanwhile, did not see yet.
+	if err := pgx.BeginFunc(context.WithoutCancel(ctx), conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+ident(fill)); err != nil {
 			return err
 		}
