@@ -163,6 +163,49 @@ func (s *Sketch) Merge(o *Sketch) {
 	}
 }
 
+// MergeAll replaces s with the sketch of the union of the sets of s and of
+// every sketch in os (nil ones are empty), as merging them one by one
+// would, but in one pass: the hashes of the explicit ones are gathered
+// into s's list, sorted and deduplicated once, where merging one by one
+// copies the growing list for each. The sketches in os are not modified.
+func (s *Sketch) MergeAll(os []*Sketch) {
+	for _, o := range os {
+		if o != nil && o != s && o.dense {
+			s.Merge(o)
+		}
+	}
+	if s.dense {
+		for _, o := range os {
+			if o != nil && o != s && !o.dense {
+				for _, h := range o.list {
+					s.addDense(h)
+				}
+			}
+		}
+		return
+	}
+	n := len(s.list)
+	for _, o := range os {
+		if o != nil && o != s {
+			n += len(o.list)
+		}
+	}
+	if n == len(s.list) {
+		return
+	}
+	list := slices.Grow(s.list, n-len(s.list))
+	for _, o := range os {
+		if o != nil && o != s {
+			list = append(list, o.list...)
+		}
+	}
+	slices.Sort(list)
+	s.list = slices.Compact(list)
+	if len(s.list) > MaxExplicit {
+		s.toDense(s.list)
+	}
+}
+
 // MergeBytes replaces s with the sketch of the union of the set of s and
 // the set of the sketch serialized in b, as if by decoding b into a Sketch
 // and passing it to [Sketch.Merge], but without building the intermediate

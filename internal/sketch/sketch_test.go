@@ -244,6 +244,63 @@ func TestMergeIsUnion(t *testing.T) {
 	}
 }
 
+// TestMergeAllIsUnion: merging many sketches at once, explicit and dense,
+// into an empty, explicit or dense sketch, gives the sketch of the union
+// byte for byte, as merging them one by one does.
+func TestMergeAllIsUnion(t *testing.T) {
+	all := hashes(5, 3000)
+	for _, tt := range []struct {
+		name  string
+		into  []uint64
+		parts [][]uint64
+	}{
+		{"nothing", nil, nil},
+		{"empties", all[:10], [][]uint64{nil, {}}},
+		{"explicit into empty", nil, [][]uint64{all[:40], all[30:90], all[85:100]}},
+		{"explicit into explicit", all[:50], [][]uint64{all[40:120], all[:10]}},
+		{"explicit exactly max", nil, [][]uint64{all[:200], all[100:MaxExplicit]}},
+		{"explicit crosses max", all[:100], [][]uint64{all[50:200], all[150:260]}},
+		{"dense part", all[:20], [][]uint64{all[10:30], all[:1000], all[990:1010]}},
+		{"into dense", all[:2000], [][]uint64{all[1990:2010], all[2500:3000]}},
+		{"itself", all[:30], nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var union []uint64
+			union = append(union, tt.into...)
+			s := sketchOf(tt.into)
+			one := sketchOf(tt.into)
+			var os []*Sketch
+			for _, p := range tt.parts {
+				union = append(union, p...)
+				o := sketchOf(p)
+				os = append(os, o, nil)
+				one.Merge(o)
+			}
+			if tt.name == "itself" {
+				os = append(os, s)
+			}
+			before := make([][]byte, len(os))
+			for i, o := range os {
+				if o != nil {
+					before[i] = o.Bytes()
+				}
+			}
+			s.MergeAll(os)
+			if want := sketchOf(union).Bytes(); !bytes.Equal(s.Bytes(), want) {
+				t.Errorf("MergeAll: %d bytes, want the union's %d", len(s.Bytes()), len(want))
+			}
+			if !bytes.Equal(s.Bytes(), one.Bytes()) {
+				t.Error("MergeAll differs from merging one by one")
+			}
+			for i, o := range os {
+				if o != nil && o != s && !bytes.Equal(o.Bytes(), before[i]) {
+					t.Errorf("part %d was modified", i)
+				}
+			}
+		})
+	}
+}
+
 func TestMergeAssociative(t *testing.T) {
 	// Pieces of various sizes, so that the explicit and dense forms meet in
 	// every combination.
