@@ -661,8 +661,13 @@ type userRollupsBuild struct {
 	budget                      *bulkBudget
 	countsVersion, statsVersion int32
 	// shards holds the activities with a user, by the user's first byte,
-	// so that sorting them shard by shard sorts them by user.
-	shards [256][]userRec
+	// so that sorting them shard by shard sorts them by user; each in
+	// chunks of chunk activities, joined when it is sorted. Users' first
+	// bytes are as uneven as their activity (one shard held nine times
+	// the mean at 10M): a shard grown by doubling copied and cleared its
+	// arrays on the way, through the rebuild's busiest part.
+	shards [256][][]userRec
+	chunk  int
 }
 
 // userRec is an activity of a user: the user's UUID as two big-endian
@@ -675,18 +680,11 @@ type userRec struct {
 	typ    int32
 }
 
-// newUserRollupsBuild makes a builder with room for about rows
-// activities: each shard grows once, not by doubling through the garbage
-// of its earlier arrays (room never written to costs no memory), within
-// half the memory budget.
+// newUserRollupsBuild makes a builder for about rows activities: a shard
+// takes about a quarter of its mean share at a time.
 func newUserRollupsBuild(budget *bulkBudget, rows int64) *userRollupsBuild {
-	b := &userRollupsBuild{budget: budget, countsVersion: -1, statsVersion: -1}
-	const recSize = int64(unsafe.Sizeof(userRec{}))
-	rows = min(rows+rows/4, budget.limit/2/recSize)
-	for i := range b.shards {
-		b.shards[i] = make([]userRec, 0, rows/int64(len(b.shards))+64)
-	}
-	return b
+	return &userRollupsBuild{budget: budget, countsVersion: -1, statsVersion: -1,
+		chunk: int(min(max(rows/1024, 1024), 1<<16))}
 }
 
 func (r *userRec) user() [16]byte {
@@ -719,7 +717,13 @@ func (b *userRollupsBuild) add(rows []bulkRow) {
 		if r.nilComm {
 			c = commNone
 		}
-		b.shards[r.user[0]] = append(b.shards[r.user[0]], userRec{
+		s := &b.shards[r.user[0]]
+		n := len(*s)
+		if n == 0 || len((*s)[n-1]) == b.chunk {
+			*s = append(*s, make([]userRec, 0, b.chunk))
+			n++
+		}
+		(*s)[n-1] = append((*s)[n-1], userRec{
 			u1: binary.BigEndian.Uint64(r.user[:8]), u2: binary.BigEndian.Uint64(r.user[8:]),
 			at: r.at, comm: c, typ: r.typ,
 		})
@@ -741,7 +745,8 @@ func compareUserRecs(a, b userRec) int {
 }
 
 func (b *userRollupsBuild) emit(ctx context.Context, d *bulkDict, out map[string]*copyEncoder) error {
-	// Sort the shards two at a time, ahead of the sweep.
+	// Join and sort the shards two at a time, ahead of the sweep.
+	var joined [len(b.shards)][]userRec
 	sorted := make([]chan struct{}, len(b.shards))
 	for i := range sorted {
 		sorted[i] = make(chan struct{})
@@ -757,7 +762,9 @@ func (b *userRollupsBuild) emit(ctx context.Context, d *bulkDict, out map[string
 		wg.Go(func() {
 			for i := range next {
 				if ctx.Err() == nil {
-					slices.SortFunc(b.shards[i], compareUserRecs)
+					joined[i] = slices.Concat(b.shards[i]...)
+					b.shards[i] = nil
+					slices.SortFunc(joined[i], compareUserRecs)
 				}
 				close(sorted[i])
 			}
@@ -778,7 +785,7 @@ func (b *userRollupsBuild) emit(ctx context.Context, d *bulkDict, out map[string
 		if err := context.Cause(ctx); err != nil {
 			return err
 		}
-		recs := b.shards[i]
+		recs := joined[i]
 		for j := 0; j < len(recs); {
 			k := j + 1
 			for k < len(recs) && recs[k].u1 == recs[j].u1 && recs[k].u2 == recs[j].u2 && recs[k].comm == recs[j].comm {
@@ -790,7 +797,7 @@ func (b *userRollupsBuild) emit(ctx context.Context, d *bulkDict, out map[string
 			}
 			j = k
 		}
-		b.shards[i] = nil
+		joined[i] = nil
 	}
 	return nil
 }
