@@ -424,10 +424,10 @@ func (b *eventCountsBuild) zoneDays(ctx context.Context, zone string) (zoneDays,
 // them as it writes the rows (a union of sketches is the sketch of the
 // union, byte for byte). Adding each user to all of them as the log was
 // read took 1.6 times the CPU of the hours' adds (4.7 against 2.9 s at
-// 10M), in the read, the part of a rebuild every other waits for. The one exception is an hour that two
-// local days of a zone share (zones whose offset is not whole hours, such
-// as Asia/Kolkata): its users go into the zone's days as they are read,
-// each by its quarter hour.
+// 10M), in the read, the part of a rebuild every other waits for. The one
+// exception is an hour that two local days of a zone share (zones whose
+// offset is not whole hours, such as Asia/Kolkata): its users go into the
+// zone's days as they are read, each by its quarter hour.
 type userSketchesBuild struct {
 	perType bool
 	other   *userSketchesBuild // the perType builder, of the first
