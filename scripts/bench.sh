@@ -16,7 +16,10 @@
 # run: the first seconds after the service starts are slower, see
 # docs/BENCHMARKS.md; 0s for none), BENCH_BATCH (100), BENCH_CLIENTS (8), BENCH_QUERIES
 # (200 requests per endpoint), BENCH_NAIVE (20 runs of each naive log query),
-# BENCH_SKIP_GO=1 (skip the go test benchmarks).
+# BENCH_SKIP_GO=1 (skip the go test benchmarks), BENCH_TEMPLATE (a database to
+# start from instead of an empty one, copied file by file and left untouched:
+# a seeded, rebuilt history such as the 10M year of docs/BENCHMARKS.md; the
+# figures are then over that history and the rebuild is of all of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -92,8 +95,19 @@ if [ "${BENCH_SKIP_GO:-}" != 1 ]; then
       for (i = 1; i < NF; i++) if ($(i+1) == "events/s") { n = $1; sub(/-[0-9]+$/, "", n); print n, $i } }' "$work/gobench.txt")
 fi
 
-# 2. The service on free ports against a fresh database.
-psql "$ADMIN_DB_URL" -qc "CREATE DATABASE $BENCH_DB" >/dev/null
+# 2. The service on free ports against a fresh database (or a copy of BENCH_TEMPLATE).
+db_note="an empty database"
+if [ -n "${BENCH_TEMPLATE:-}" ]; then
+  # FILE_COPY (PostgreSQL 15+) copies the files instead of writing the whole
+  # history to the WAL.
+  strategy=""
+  [ "$(psql "$ADMIN_DB_URL" -Atc 'SHOW server_version_num')" -ge 150000 ] && strategy=" STRATEGY FILE_COPY"
+  say "copying database $BENCH_TEMPLATE to $BENCH_DB"
+  psql "$ADMIN_DB_URL" -qc "CREATE DATABASE $BENCH_DB TEMPLATE \"$BENCH_TEMPLATE\"$strategy" >/dev/null
+  db_note="a copy of database $BENCH_TEMPLATE ($(psql "$(db_url "$BENCH_DB")" -Atc 'SELECT count(*) FROM activities') activities before the load)"
+else
+  psql "$ADMIN_DB_URL" -qc "CREATE DATABASE $BENCH_DB" >/dev/null
+fi
 BENCH_DB_URL=$(db_url "$BENCH_DB")
 hport=$(free_port); mport=$(free_port)
 admin_key="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -136,7 +150,7 @@ ratio() { [ -n "$1" ] && [ -n "$copy" ] && awk -v a="$1" -v b="$copy" 'BEGIN { p
 num() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { printf "%.0f events/s", v }' || echo "-"; }
 f="$work/fresh.json"
 echo
-echo "activity benchmarks, $(date -u +%Y-%m-%dT%H:%MZ): $(nproc) cores ($cpu), PostgreSQL $pgv, Redis ${rv:-?} ($redis_note)"
+echo "activity benchmarks, $(date -u +%Y-%m-%dT%H:%MZ): $(nproc) cores ($cpu), PostgreSQL $pgv, Redis ${rv:-?} ($redis_note), $db_note"
 echo
 echo "| benchmark | figure | beside |"
 echo "|---|---|---|"
@@ -147,6 +161,7 @@ done
 echo "| plain COPY of the same rows | $(num "$copy") | baseline |"
 echo "| loadgen: accepted at a target of $BENCH_RATE/s ($BENCH_BATCH/request, $BENCH_CLIENTS clients) | $(num "$(jget "$f" .accepted_events_per_s)") | request p50 $(ms "$(jget "$f" .request_latency.p50_ms)"), p99 $(ms "$(jget "$f" .request_latency.p99_ms)"), non-2xx responses $(jget "$f" .non_2xx_total) |"
 echo "| freshness p50 / p99 at $BENCH_RATE/s after $BENCH_WARMUP of the same load (a marker every 100 ms until the rollups hold it) | $(ms "$(jget "$f" .marker_freshness.p50_ms)") / $(ms "$(jget "$f" .marker_freshness.p99_ms)") | max $(ms "$(jget "$f" .marker_freshness.max_ms)"), n=$(jget "$f" .marker_freshness.n) |"
+echo "| distinct-user freshness p50 / p99, the same run (with each marker, a new user in a new community, until GET /analytics/events counts that user) | $(ms "$(jget "$f" .user_marker_freshness.p50_ms)") / $(ms "$(jget "$f" .user_marker_freshness.p99_ms)") | max $(ms "$(jget "$f" .user_marker_freshness.max_ms)"), n=$(jget "$f" .user_marker_freshness.n), not seen $(n=$(jget "$f" .user_markers_not_seen); echo "${n:-0}") |"
 fa=$(jget "$f" .freshness_all_s)
 if [ -n "$fa" ]; then fa=$(awk -v v="$fa" 'BEGIN { printf "%.2f s", v }'); else fa="not reached: $(jget "$f" .freshness_note)"; fi
 echo "| freshness of the whole run (last response → rollups hold every accepted event) | $fa | via $(jget "$f" .freshness_source) |"

@@ -35,6 +35,9 @@ type Report struct {
 	FreshnessNote string         `json:"freshness_note,omitempty"`
 	Markers       Percentiles    `json:"marker_freshness"`
 	MarkersLost   int            `json:"markers_not_seen,omitempty"`
+	// UserMarkers: distinct-user freshness, from user markers (read API only).
+	UserMarkers     Percentiles `json:"user_marker_freshness"`
+	UserMarkersLost int         `json:"user_markers_not_seen,omitempty"`
 }
 
 type reportConfig struct {
@@ -87,9 +90,12 @@ func Load(ctx context.Context, c Config, progress io.Writer) (*Report, error) {
 	start := time.Now()
 	pace := newPacer(c.Rate, c.Batch, start)
 
-	// The markers: one single-event request every MarkerEvery, remembered
-	// when answered 202, found in the rollups by the poller.
+	// The markers: one request every MarkerEvery, remembered when answered
+	// 202, found in the rollups by the poller. Through the read API the
+	// request also carries a user marker (a new user in a new community).
 	var markers markerLog
+	var umarkers userMarkerLog
+	withUsers := rollups != nil && rollups.viaAPI && c.UserMarkers
 	var draining atomic.Bool // sending is over; waiting for the rollups
 	var rollupNow, rollupWant atomic.Int64
 	var wg sync.WaitGroup
@@ -107,10 +113,21 @@ func Load(ctx context.Context, c Config, progress io.Writer) (*Report, error) {
 				case <-t.C:
 				}
 				at := time.Now()
-				body, _ := json.Marshal(mix.Marker(at))
+				var body []byte
+				var comm string
+				if withUsers {
+					var um map[string]any
+					um, comm = mix.UserMarker(at)
+					body, _ = json.Marshal(map[string]any{"events": []map[string]any{mix.Marker(at), um}})
+				} else {
+					body, _ = json.Marshal(mix.Marker(at))
+				}
 				if res := post(lctx, client, c.URL, c.Key, body); res.status == http.StatusAccepted {
 					markers.sent(at)
-					accepted.Add(1)
+					if withUsers && res.accepted == 2 {
+						umarkers.sent(at, comm)
+					}
+					accepted.Add(max(res.accepted, 1))
 				}
 			}
 		}()
@@ -228,6 +245,18 @@ func Load(ctx context.Context, c Config, progress io.Writer) (*Report, error) {
 				if err == nil {
 					markers.visible(n-markersBefore, time.Now())
 				}
+				// The oldest user marker not yet seen, and the next ones
+				// while they are seen.
+				for withUsers {
+					comm, ok := umarkers.next()
+					if !ok {
+						break
+					}
+					if seen, err := rollups.UserMarkerSeen(pollCtx, comm); err != nil || !seen {
+						break
+					}
+					umarkers.seen(time.Now())
+				}
 			}
 		}()
 	} else {
@@ -262,7 +291,7 @@ func Load(ctx context.Context, c Config, progress io.Writer) (*Report, error) {
 			time.Sleep(c.Poll)
 		}
 		// Give the markers the rest of the timeout too.
-		for markers.seenCount() < markers.count() && time.Now().Before(deadline) && ctx.Err() == nil {
+		for (markers.seenCount() < markers.count() || umarkers.pending()) && time.Now().Before(deadline) && ctx.Err() == nil {
 			time.Sleep(c.Poll)
 		}
 	}
@@ -278,6 +307,7 @@ func Load(ctx context.Context, c Config, progress io.Writer) (*Report, error) {
 		rep.NonOK += n
 	}
 	rep.Markers, rep.MarkersLost = markers.freshness()
+	rep.UserMarkers, rep.UserMarkersLost = umarkers.freshness()
 	return rep, nil
 }
 
@@ -311,6 +341,13 @@ func (r *Report) print(w io.Writer) {
 		fmt.Fprintf(w, "  marker freshness  %s", r.Markers)
 		if r.MarkersLost > 0 {
 			fmt.Fprintf(w, "; %d markers never seen", r.MarkersLost)
+		}
+		fmt.Fprintln(w)
+	}
+	if r.UserMarkers.N > 0 {
+		fmt.Fprintf(w, "  user marker freshness  %s", r.UserMarkers)
+		if r.UserMarkersLost > 0 {
+			fmt.Fprintf(w, "; %d user markers never seen", r.UserMarkersLost)
 		}
 		fmt.Fprintln(w)
 	}
@@ -369,6 +406,44 @@ func (m *markerLog) freshness() (Percentiles, int) {
 	}
 	return percentiles(d), len(m.sentAt) - len(m.seenAt)
 }
+
+// userMarkerLog is markerLog for user markers, which are found one by one
+// (each is its community's only user): the poller asks for the oldest not
+// yet seen, and for the next once it is. A marker the rollups held before
+// an older one is taken as seen when it is asked for, so a time here is
+// never earlier than the marker's true one.
+type userMarkerLog struct {
+	markerLog
+	comm []string // each marker's community
+}
+
+func (m *userMarkerLog) sent(t time.Time, community string) {
+	m.mu.Lock()
+	m.sentAt = append(m.sentAt, t)
+	m.comm = append(m.comm, community)
+	m.mu.Unlock()
+}
+
+// next is the community of the oldest marker not yet seen.
+func (m *userMarkerLog) next() (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.seenAt) == len(m.sentAt) {
+		return "", false
+	}
+	return m.comm[len(m.seenAt)], true
+}
+
+// seen marks the marker next returned as seen at now.
+func (m *userMarkerLog) seen(now time.Time) {
+	m.mu.Lock()
+	if len(m.seenAt) < len(m.sentAt) {
+		m.seenAt = append(m.seenAt, now)
+	}
+	m.mu.Unlock()
+}
+
+func (m *userMarkerLog) pending() bool { return m.seenCount() < m.count() }
 
 // pacer hands out send slots at rate/batch requests per second; with rate 0
 // it never waits. A pacer more than a second behind forgets the backlog

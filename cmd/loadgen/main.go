@@ -38,6 +38,7 @@ type Config struct {
 	Users            int
 	Communities      int
 	MarkerEvery      time.Duration // 0 = no markers
+	UserMarkers      bool          // with each marker, a user marker (read API only)
 	Poll             time.Duration
 	FreshnessTimeout time.Duration
 	JSON             bool
@@ -62,6 +63,7 @@ func main() {
 	flag.IntVar(&c.Users, "users", 100000, "users (Zipf-distributed)")
 	flag.IntVar(&c.Communities, "communities", 500, "communities (Zipf-distributed)")
 	flag.DurationVar(&c.MarkerEvery, "marker-every", 100*time.Millisecond, "send a freshness marker this often (0: none)")
+	flag.BoolVar(&c.UserMarkers, "user-markers", true, "with each marker, send one from a new user in a new community and time until the read API counts that user (distinct-user freshness)")
 	flag.DurationVar(&c.Poll, "poll", 50*time.Millisecond, "how often the rollups are polled for freshness")
 	flag.DurationVar(&c.FreshnessTimeout, "freshness-timeout", 2*time.Minute, "give up waiting for the rollups after this long")
 	flag.BoolVar(&c.JSON, "json", false, "print the report as JSON on stdout")

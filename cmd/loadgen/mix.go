@@ -172,3 +172,22 @@ func (m *Mix) Marker(t time.Time) map[string]any {
 
 // MarkerType is the event type of freshness markers.
 const MarkerType = "loadgen.marker"
+
+// UserMarker returns a distinct-user freshness marker occurring at t: type
+// UserMarkerType, from a new user in a new community (returned), so the
+// community's count of distinct users of that type goes from 0 to 1 when
+// the rollups hold it.
+func (m *Mix) UserMarker(t time.Time) (event map[string]any, community string) {
+	community = uuid.NewString()
+	return map[string]any{
+		"event_id":     fmt.Sprintf("%s-u%d", m.run, m.seq.Add(1)),
+		"event_type":   UserMarkerType,
+		"user_id":      uuid.NewString(),
+		"community_id": community,
+		"occurred_at":  t.UTC().Format(TimeLayout),
+		"metadata":     map[string]any{"source": "loadgen"},
+	}, community
+}
+
+// UserMarkerType is the event type of distinct-user freshness markers.
+const UserMarkerType = "loadgen.user_marker"

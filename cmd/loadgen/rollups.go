@@ -122,6 +122,29 @@ func (r *Rollups) apiMarkers(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// UserMarkerSeen reports whether the rollups count the distinct user of the
+// user marker sent in community (read API only: the distinct-user figures
+// are sketches, merged by the read side).
+func (r *Rollups) UserMarkerSeen(ctx context.Context, community string) (bool, error) {
+	q := window()
+	q.Set("event_type", UserMarkerType)
+	q.Set("community_id", community)
+	var v struct {
+		Series []struct {
+			UniqueUsers int64 `json:"unique_users"`
+		} `json:"series"`
+	}
+	if err := r.get(ctx, "/api/v1/analytics/events?"+q.Encode(), &v); err != nil {
+		return false, err
+	}
+	for _, s := range v.Series {
+		if s.UniqueUsers > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (r *Rollups) get(ctx context.Context, path string, into any) error {
 	body, err := r.fetch(ctx, path)
 	if err != nil {

@@ -20,6 +20,7 @@ type fakeAPI struct {
 	mu                      sync.Mutex
 	events, markers         int64
 	firstEvent, firstMarker time.Time
+	userMarkers             map[string]bool // community ids of user markers
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +45,12 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if f.firstEvent.IsZero() {
 				f.firstEvent = now
 			}
+			if e["event_type"] == UserMarkerType {
+				if f.userMarkers == nil {
+					f.userMarkers = map[string]bool{}
+				}
+				f.userMarkers[e["community_id"].(string)] = true
+			}
 			if e["event_type"] == MarkerType {
 				f.markers++
 				if f.firstMarker.IsZero() {
@@ -57,6 +64,14 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/api/v1/analytics/overview":
 		fmt.Fprintf(w, `{"totals": {"events": %d}}`, f.events)
 	case "/api/v1/analytics/events":
+		if c := r.URL.Query().Get("community_id"); c != "" {
+			users := 0
+			if r.URL.Query().Get("event_type") == UserMarkerType && f.userMarkers[c] {
+				users = 1
+			}
+			fmt.Fprintf(w, `{"series": [{"events": %d, "unique_users": %d}]}`, users, users)
+			return
+		}
 		fmt.Fprintf(w, `{"series": [{"events": %d}]}`, f.markers)
 	default:
 		http.NotFound(w, r)
@@ -72,7 +87,7 @@ func TestRun_WarmupSendsFirstAndMeasuresOnlyAfterIt(t *testing.T) {
 	defer srv.Close()
 	c := Config{
 		URL: srv.URL, Key: "k", Rate: 2000, Clients: 2, Batch: 10, Users: 10, Communities: 2,
-		Duration: 500 * time.Millisecond, Warmup: 500 * time.Millisecond, MarkerEvery: 50 * time.Millisecond,
+		Duration: 500 * time.Millisecond, Warmup: 500 * time.Millisecond, MarkerEvery: 50 * time.Millisecond, UserMarkers: true,
 		Poll: 10 * time.Millisecond, FreshnessTimeout: 10 * time.Second, JSON: true, Quiet: true,
 	}
 	var out bytes.Buffer
@@ -94,6 +109,10 @@ func TestRun_WarmupSendsFirstAndMeasuresOnlyAfterIt(t *testing.T) {
 	// A marker the end of the run cut off may have reached the API unanswered.
 	if n := int64(rep.Markers.N); n == 0 || n > api.markers || n < api.markers-1 {
 		t.Errorf("report has %d markers, the API took %d (all sent after the warm-up)", n, api.markers)
+	}
+	if rep.UserMarkers.N != rep.Markers.N || rep.UserMarkersLost != 0 || len(api.userMarkers) != int(api.markers) {
+		t.Errorf("report has %d user markers seen and %d lost, %d markers; the API took %d user markers and %d markers",
+			rep.UserMarkers.N, rep.UserMarkersLost, rep.Markers.N, len(api.userMarkers), api.markers)
 	}
 	if rep.Accepted >= api.events-api.markers {
 		t.Errorf("report counts %d events accepted of the %d sent in all: the warm-up's are counted too", rep.Accepted, api.events)
