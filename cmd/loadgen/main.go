@@ -6,7 +6,8 @@
 //	go run ./cmd/loadgen -url http://127.0.0.1:8080 -key $ADMIN -query 200 -database-url $DATABASE_URL
 //
 // Freshness is read from GET /api/v1/analytics/* (the key, or -read-key, must
-// have role read or admin), else from the rollup tables with -database-url.
+// have role read or admin), else from the rollup tables with -database-url;
+// distinct-user freshness (-user-markers) only from the API.
 package main
 
 import (
